@@ -1,0 +1,1 @@
+"""Engage: build, run and read Calliope energy-system models in the browser."""

@@ -1,0 +1,33 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from engage_reflex.models.activity import ActivityLog, Comment
+from engage_reflex.models.energy_model import (
+    BaseTech,
+    Carrier,
+    Collaborator,
+    EnergyModel,
+    Link,
+    LinkParameter,
+    Location,
+    ModelFile,
+    ModelParameter,
+    Node,
+    NodeParameter,
+    Scenario,
+    ScenarioLink,
+    ScenarioNode,
+    TechParameter,
+    Technology,
+    TechnologyCarrier,
+)
+from engage_reflex.models.run import TERMINAL_STATUSES, Run, RunStatus, Solver
+from engage_reflex.models.timeseries import Timeseries, Upload, UploadStatus
+from engage_reflex.models.users import LoginSession, User
+
+__all__ = [
+    "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Link",
+    "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "Node",
+    "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioLink", "ScenarioNode", "Solver",
+    "TERMINAL_STATUSES", "TechParameter", "Technology", "TechnologyCarrier", "Timeseries",
+    "Upload", "UploadStatus", "User",
+]

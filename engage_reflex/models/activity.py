@@ -1,0 +1,30 @@
+"""What happened to a model, and what people said about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from engage_reflex.models._common import created_at_field, text_field
+
+
+class ActivityLog(SQLModel, table=True):
+    __tablename__ = "activity_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int | None = Field(default=None, foreign_key="energy_models.id", ondelete="CASCADE", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: str = Field(max_length=60)
+    detail: str = text_field()
+    created_at: datetime = created_at_field()
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    body: str = text_field()
+    created_at: datetime = created_at_field()

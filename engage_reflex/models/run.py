@@ -1,0 +1,65 @@
+"""A run: one solve of one scenario, from queued to a terminal status."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from engage_reflex.models._common import created_at_field, json_field, optional_time_field, text_field
+
+
+class RunStatus(str, enum.Enum):
+    queued = "queued"
+    building = "building"
+    solving = "solving"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
+
+
+TERMINAL_STATUSES = (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
+
+
+class Solver(str, enum.Enum):
+    highs = "highs"
+    cbc = "cbc"
+    glpk = "glpk"
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", index=True)
+    scenario_id: int = Field(foreign_key="scenarios.id", ondelete="CASCADE", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    solver: Solver = Field(default=Solver.highs, sa_type=String(20), nullable=False)
+    subset_start: str | None = Field(default=None, max_length=40)
+    subset_end: str | None = Field(default=None, max_length=40)
+    resample: str | None = Field(default=None, max_length=20)
+    status: RunStatus = Field(
+        default=RunStatus.queued, sa_type=String(20), nullable=False, index=True
+    )
+    progress: int = 0
+    message: str = text_field()
+    log: str = text_field()
+    termination: str = Field(default="", max_length=100)
+    objective: float | None = None
+    rq_job_id: str | None = Field(default=None, max_length=100)
+    input_hash: str = Field(default="", max_length=64, index=True)
+    # Directory (under the data dir) with model.nc and the tidy result tables.
+    artefact_dir: str = Field(default="", max_length=500)
+    artefacts: dict = json_field(dict)
+    timings: dict = json_field(dict)
+    # Set when the model changed after this run was started.
+    is_out_of_date: bool = Field(default=False)
+    created_at: datetime = created_at_field()
+    started_at: datetime | None = optional_time_field()
+    finished_at: datetime | None = optional_time_field()

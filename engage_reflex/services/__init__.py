@@ -1,0 +1,1 @@
+"""Plain keyword-only functions on a session. Never import reflex here."""

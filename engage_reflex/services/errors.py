@@ -1,0 +1,20 @@
+"""The one error type services raise; its message is shown to the planner as it is."""
+
+
+class EngageError(Exception):
+    """Bad input or a forbidden action, explained in words a planner understands."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(EngageError):
+    pass
+
+
+class PermissionDenied(EngageError):
+    pass
