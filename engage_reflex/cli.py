@@ -1,0 +1,107 @@
+"""`engage`: the administrators' command line.
+
+    engage migrate                         apply database migrations
+    engage import DIR [--owner EMAIL] [--public] [--name NAME]
+    engage export MODEL SCENARIO DIR [--solver highs|cbc|glpk]
+    engage seed                            load the public sample models (idempotent)
+    engage serve                           workers + app (what `make run` starts)
+
+Bad input exits with status 2 and the same message the web app would show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engage_reflex.services.errors import EngageError
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from engage_reflex.migrations import upgrade
+
+    upgrade()
+    print("Database is up to date.")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from engage_reflex.services import calliope_io
+
+    report = calliope_io.import_model_from_cli(
+        path=Path(args.directory), owner_email=args.owner, is_public=args.public, name=args.name
+    )
+    print(
+        f"Imported model {report.name!r} (id {report.model_id}): {report.locations} locations, "
+        f"{report.technologies} technologies, {report.nodes} nodes, {report.links} links, "
+        f"{report.timeseries} timeseries, {report.scenarios} scenarios."
+    )
+    for warning in report.warnings:
+        print(f"  note: {warning}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from engage_reflex.services import calliope_io
+
+    model_yaml = calliope_io.export_scenario_from_cli(
+        model=args.model, scenario=args.scenario, directory=Path(args.directory), solver=args.solver
+    )
+    print(f"Wrote {model_yaml}; run it with: calliope run {model_yaml}")
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from engage_reflex.services import samples
+
+    for line in samples.seed_from_cli():
+        print(line)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from engage_reflex import launcher
+
+    return launcher.serve(with_dashboard=not args.no_dashboard)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="engage", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+
+    p = sub.add_parser("import", help="import a Calliope 0.7 model directory")
+    p.add_argument("directory", help="folder holding model.yaml (or the path of the YAML file)")
+    p.add_argument("--owner", default=None, help="email of the owning user (default: the samples user)")
+    p.add_argument("--public", action="store_true", help="make the model visible to every user")
+    p.add_argument("--name", default=None, help="model name (default: config.init.name)")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("export", help="write a scenario as a directory `calliope run` accepts")
+    p.add_argument("model", help="model id or name")
+    p.add_argument("scenario", help="scenario id or name")
+    p.add_argument("directory", help="output folder (created; must be empty if it exists)")
+    p.add_argument("--solver", default="highs", choices=["highs", "cbc", "glpk"])
+    p.set_defaults(func=_cmd_export)
+
+    sub.add_parser("seed", help="load the public sample models").set_defaults(func=_cmd_seed)
+
+    p = sub.add_parser("serve", help="start workers and the app; Ctrl-C stops them")
+    p.add_argument("--no-dashboard", action="store_true", help="do not start rq-dashboard")
+    p.set_defaults(func=_cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EngageError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Plain view objects that services return and the UI shows (never live table rows)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class UserView:
+    id: int
+    email: str
+    display_name: str
+    is_admin: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportReport:
+    model_id: int
+    name: str
+    locations: int
+    technologies: int
+    nodes: int
+    links: int
+    timeseries: int
+    scenarios: int
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSummary:
+    id: int
+    name: str
+    description: str
+    owner_email: str
+    is_public: bool
+    is_own: bool
+    can_edit: bool
+    locations: int
+    technologies: int
+    updated_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ScenarioView:
+    id: int
+    name: str
+    description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TechView:
+    id: int
+    name: str
+    display_name: str
+    base_tech: str
+    color: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LocationView:
+    id: int
+    name: str
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelDetail:
+    id: int
+    name: str
+    description: str
+    is_public: bool
+    can_edit: bool
+    owner_email: str
+    # The model's own time span, to prefill the run form (ISO dates).
+    time_start: str
+    time_end: str
+    default_subset_start: str
+    default_subset_end: str
+    scenarios: list[ScenarioView]
+    technologies: list[TechView]
+    locations: list[LocationView]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunView:
+    id: int
+    model_id: int
+    model_name: str
+    scenario_name: str
+    solver: str
+    subset_start: str
+    subset_end: str
+    resample: str
+    status: str
+    progress: int
+    message: str
+    objective: float | None
+    created_at: str
+    finished_at: str
+    duration_s: float | None
+    has_results: bool
+    is_out_of_date: bool
