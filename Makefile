@@ -22,7 +22,8 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export REFLEX_DIR := $(CURDIR)/.reflex_home
 export NPM_CONFIG_REGISTRY := https://registry.npmjs.org
 
-# Find a Python >= 3.12 (Calliope 0.7 needs it): $PYTHON, python3.12 on PATH, pyenv's, python3.
+# Find a Python >= 3.12 (Calliope 0.7 needs it; the pins were tested on 3.12, so 3.12 first):
+# $PYTHON, python3.12 on PATH, python3.13, python3, then pyenv's versions.
 define FIND_PYTHON
 ok() { "$$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }; \
 for c in "$${PYTHON:-}" python3.12 python3.13 python3; do \
@@ -30,7 +31,8 @@ for c in "$${PYTHON:-}" python3.12 python3.13 python3; do \
 done; \
 for root in "$$(pyenv root 2>/dev/null)" "$$HOME/.pyenv" /root/.pyenv; do \
   [ -d "$$root/versions" ] || continue; \
-  for v in $$(ls "$$root/versions" | grep -E '^3\.1[2-9](\.|$$)' | sort -V -r); do \
+  for v in $$(ls "$$root/versions" | grep -E '^3\.12(\.|$$)' | sort -V -r) \
+           $$(ls "$$root/versions" | grep -E '^3\.1[3-9](\.|$$)' | sort -V); do \
     for b in "$$root/versions/$$v/bin/python3.12" "$$root/versions/$$v/bin/python3"; do \
       [ -x "$$b" ] && ok "$$b" && { echo "$$b"; exit 0; }; \
     done; \
