@@ -1,0 +1,70 @@
+"""Email the planner when a run failed or took long. Only with SENDGRID_API_KEY set; never raises."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from engage_reflex.db import session_scope
+from engage_reflex.models import EnergyModel, Run, RunStatus, User
+from engage_reflex.services.runs import as_utc
+from engage_reflex.settings import get_settings
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Alert:
+    to: str
+    subject: str
+    body: str
+
+
+def alert_for(run: Run, *, model_name: str, email: str, long_run_seconds: float) -> Alert | None:
+    """The email a finished run deserves, if any (pure: no database, no network)."""
+    if not email:
+        return None
+    status = RunStatus(run.status)
+    duration = None
+    if run.finished_at and (run.started_at or run.created_at):
+        duration = (as_utc(run.finished_at) - as_utc(run.started_at or run.created_at)).total_seconds()
+    if status == RunStatus.failed:
+        subject = f"Run {run.id} of “{model_name}” failed"
+    elif status == RunStatus.succeeded and duration is not None and duration > long_run_seconds:
+        subject = f"Run {run.id} of “{model_name}” finished after {duration / 60:.0f} minutes"
+    else:
+        return None
+    body = (f"{subject}.\n\n{run.message}\n\n"
+            f"Period: {run.subset_start or 'model default'} to {run.subset_end or 'model default'}, "
+            f"resolution {run.resample or 'model default'}, solver {getattr(run.solver, 'value', run.solver)}.\n")
+    return Alert(to=email, subject=subject, body=body)
+
+
+def run_finished(run_id: int) -> None:
+    try:
+        settings = get_settings()
+        with session_scope() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                return
+            user = session.get(User, run.user_id) if run.user_id else None
+            model = session.get(EnergyModel, run.model_id)
+            alert = alert_for(run, model_name=model.name if model else "", email=user.email if user else "",
+                              long_run_seconds=settings.long_run_alert_seconds)
+        if alert is None:
+            return
+        if not settings.sendgrid_api_key:
+            LOGGER.info("no SENDGRID_API_KEY: not emailing %s: %s", alert.to, alert.subject)
+            return
+        send(alert, api_key=settings.sendgrid_api_key, sender=settings.email_from)
+    except Exception:  # an alert must never change how a run ends
+        LOGGER.exception("could not send the alert for run %s", run_id)
+
+
+def send(alert: Alert, *, api_key: str, sender: str) -> None:
+    from sendgrid import SendGridAPIClient
+    from sendgrid.helpers.mail import Mail
+
+    message = Mail(from_email=sender, to_emails=alert.to, subject=alert.subject, plain_text_content=alert.body)
+    response = SendGridAPIClient(api_key).send(message)
+    LOGGER.info("alert for %s sent (SendGrid status %s)", alert.to, response.status_code)
