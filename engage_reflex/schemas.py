@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,9 @@ class ModelSummary:
     locations: int
     technologies: int
     updated_at: str
+    scenarios: int = 0
+    # Shared with the user by a collaborator entry (not theirs, not public).
+    is_shared: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,3 +108,28 @@ class RunView:
     duration_s: float | None
     has_results: bool
     is_out_of_date: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsView:
+    """What the results page needs from a succeeded run; the frames are small (no timesteps)."""
+
+    run: RunView
+    # (label, seconds), in the order the run went through them.
+    timings: list[tuple[str, float]]
+    capacity: pd.DataFrame  # node, tech, carrier, variable, value
+    techs: pd.DataFrame  # tech, name, color, base_tech
+    costs: pd.DataFrame  # node, tech, cost_class, value
+    carriers: list[str]  # carriers that flowed, the main one first
+    nodes: list[str]
+    units: dict[str, str]  # carrier -> unit
+
+
+@dataclasses.dataclass(frozen=True)
+class DispatchView:
+    """Flows of one carrier at one node (or all), summed per timestep, tech and direction."""
+
+    flows: pd.DataFrame  # timestep, tech, direction, value
+    carrier: str
+    unit: str
+    note: str  # e.g. "daily means" when a long run was averaged

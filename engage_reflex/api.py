@@ -1,0 +1,40 @@
+"""Plain HTTP routes beside the Reflex app: the download of run artefacts (big files)."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from engage_reflex.db import session_scope
+from engage_reflex.services import downloads, runs
+from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
+
+MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv"}
+
+
+def download_artefact(request: Request) -> Response:
+    run_id, name = int(request.path_params["run_id"]), request.path_params["name"]
+    query = request.query_params
+    try:
+        user_id = downloads.check_link(run_id=run_id, name=name, user=query.get("user", ""),
+                                       expires=query.get("expires", ""), sig=query.get("sig", ""))
+        with session_scope() as session:
+            path = runs.run_artefact(session=session, user_id=user_id, run_id=run_id, name=name)
+            run = runs.get_run(session=session, user_id=user_id, run_id=run_id)
+    except (NotFound, PermissionDenied) as exc:
+        return PlainTextResponse(exc.message, status_code=404)
+    except EngageError as exc:
+        return PlainTextResponse(exc.message, status_code=403)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", run.model_name).strip("-").lower() or "model"
+    return FileResponse(path, filename=f"{slug}-run-{run_id}{path.suffix}",
+                        media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+
+
+def api() -> Starlette:
+    return Starlette(routes=[
+        Route(downloads.ROUTE_PREFIX + "/{run_id:int}/{name}", download_artefact, methods=["GET"]),
+    ])

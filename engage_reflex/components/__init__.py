@@ -1,0 +1,1 @@
+"""Small pure UI functions (no state of their own)."""

@@ -1,0 +1,81 @@
+"""The frame around every page: nav bar on top, content in a centred column."""
+
+from __future__ import annotations
+
+import functools
+
+import reflex as rx
+
+from engage_reflex.state.auth import AuthState
+
+APP_NAME = "Engage"
+
+
+def nav_bar() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.link(
+                rx.hstack(rx.icon("zap", size=22, color=rx.color("accent", 9)),
+                          rx.heading(APP_NAME, size="5", weight="bold"), align="center", spacing="2"),
+                href="/models", underline="none", color_scheme="gray", high_contrast=True,
+            ),
+            rx.cond(
+                AuthState.user_email != "",
+                rx.link("My models", href="/models", id="nav-models", size="3", weight="medium"),
+            ),
+            rx.spacer(),
+            rx.cond(
+                AuthState.user_email != "",
+                rx.hstack(
+                    rx.hstack(rx.icon("circle-user", size=18), rx.text(AuthState.user_email, size="2",
+                                                                      id="nav-user"),
+                              align="center", spacing="1", color=rx.color("gray", 11)),
+                    rx.button(rx.icon("log-out", size=16), "Log out", on_click=AuthState.logout,
+                              variant="soft", color_scheme="gray", size="2", id="logout"),
+                    align="center", spacing="4",
+                ),
+                rx.hstack(rx.link("Log in", href="/login"), rx.link("Register", href="/register"), spacing="4"),
+            ),
+            align="center", spacing="6", max_width="1200px", margin_x="auto", padding_x="1.5em",
+            padding_y="0.8em", width="100%",
+        ),
+        border_bottom=f"1px solid {rx.color('gray', 5)}", background_color=rx.color("gray", 1),
+        position="sticky", top="0", z_index="10", width="100%",
+    )
+
+
+def page_shell(*content: rx.Component) -> rx.Component:
+    return rx.box(
+        nav_bar(),
+        rx.box(rx.vstack(*content, spacing="5", width="100%"), max_width="1200px", margin_x="auto",
+               padding_x="1.5em", padding_y="1.5em", width="100%"),
+        min_height="100vh", background_color=rx.color("gray", 2),
+    )
+
+
+def loading(label: str = "Loading…") -> rx.Component:
+    return rx.center(rx.hstack(rx.spinner(size="3"), rx.text(label, color=rx.color("gray", 11))),
+                     padding_y="4em", width="100%")
+
+
+def section(title: str, *content: rx.Component, icon: str | None = None, **props) -> rx.Component:
+    """A white card with a small heading."""
+    heading = rx.hstack(rx.icon(icon, size=18, color=rx.color("accent", 10)) if icon else rx.fragment(),
+                        rx.heading(title, size="4"), align="center", spacing="2")
+    return rx.card(rx.vstack(heading, *content, spacing="3", width="100%"), width="100%", size="2", **props)
+
+
+def app_page(route: str, title: str, *, on_load: list | None = None, login_required: bool = True):
+    """Register a page in the shell; with `login_required`, visitors without a login go to /login first."""
+
+    def decorator(render):
+        events = ([AuthState.require_login] if login_required else []) + list(on_load or [])
+
+        @rx.page(route=route, title=f"{title} · {APP_NAME}", image="/favicon.svg", on_load=events or None)
+        @functools.wraps(render)
+        def page() -> rx.Component:
+            return page_shell(render())
+
+        return page
+
+    return decorator

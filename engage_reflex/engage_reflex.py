@@ -1,0 +1,11 @@
+"""The Reflex app: pages and the download route (the theme is in rxconfig.py). Nothing else lives here."""
+
+import reflex as rx
+
+from engage_reflex.api import api
+from engage_reflex.pages import index, login, model, models, register, results  # noqa: F401  (registers pages)
+
+app = rx.App(
+    style={"font_family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+    api_transformer=api(),
+)

@@ -1,0 +1,177 @@
+"""`/models/[model_id]`: what the model holds, the Run form and the live list of runs."""
+
+import reflex as rx
+
+from engage_reflex.components.feedback import empty_state, error_callout, status_badge, swatch
+from engage_reflex.components.layout import app_page, loading, section
+from engage_reflex.schemas import LocationView, TechView
+from engage_reflex.state.model import NO_RESAMPLING, ModelState
+from engage_reflex.state.runs import RunRow, RunsState
+
+SOLVERS = [
+    ("highs", "HiGHS (recommended)", "Built in and reliable: the right choice for most runs."),
+    ("cbc", "CBC", "Often faster for long hourly runs, such as a whole year at hourly resolution."),
+    ("glpk", "GLPK", "Slow on anything but small runs; useful to cross-check a result."),
+]
+RESAMPLING = [
+    (NO_RESAMPLING, "Hourly (as in the model)"),
+    ("3h", "Every 3 hours"),
+    ("6h", "Every 6 hours"),
+    ("1D", "Daily"),
+]
+
+
+def labelled(label: str, control: rx.Component, hint: rx.Component | str = "") -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        control,
+        rx.text(hint, size="1", color=rx.color("gray", 10)) if isinstance(hint, rx.Var) or hint else rx.fragment(),
+        spacing="1", width="100%",
+    )
+
+
+def choice(options: list[tuple[str, str]], value, on_change, id: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(width="100%", id=id),
+        rx.select.content(*[rx.select.item(label, value=key) for key, label in options]),
+        value=value, on_change=on_change, size="2",
+    )
+
+
+def run_form() -> rx.Component:
+    solver_hint = rx.match(ModelState.solver, *[(key, hint) for key, _, hint in SOLVERS], "")
+    return section(
+        "Run a scenario",
+        rx.grid(
+            labelled("Scenario", rx.select(ModelState.scenario_names, value=ModelState.scenario,
+                                           on_change=ModelState.set_scenario, width="100%", id="run-scenario")),
+            labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], ModelState.solver,
+                                      ModelState.set_solver, "run-solver"), solver_hint),
+            labelled("Start date", rx.input(type="date", value=ModelState.start, min=ModelState.time_start,
+                                            max=ModelState.time_end, on_change=ModelState.set_start,
+                                            id="run-start", width="100%", debounce_timeout=0)),
+            labelled("End date (included)", rx.input(type="date", value=ModelState.end, min=ModelState.start,
+                                                     max=ModelState.time_end, on_change=ModelState.set_end,
+                                                     id="run-end", width="100%", debounce_timeout=0)),
+            labelled("Time steps", choice(RESAMPLING, ModelState.resample, ModelState.set_resample, "run-resample"),
+                     "Longer steps solve faster but smooth out peaks."),
+            columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
+        ),
+        rx.hstack(
+            rx.text(rx.cond(ModelState.time_start != "",
+                            "The model has data from " + ModelState.time_start + " to " + ModelState.time_end + ". ",
+                            ""),
+                    "A few days solve in seconds; a whole year hour by hour can take many minutes.",
+                    size="1", color=rx.color("gray", 10)),
+            rx.spacer(),
+            rx.button(rx.icon("play", size=16), "Run", on_click=ModelState.start_run, loading=ModelState.starting,
+                      disabled=ModelState.scenario_names.length() == 0, size="3", id="run-button"),
+            align="end", width="100%", spacing="4",
+        ),
+        icon="play",
+    )
+
+
+def run_row(run: RunRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", run.id, weight="medium")),
+        rx.table.cell(rx.vstack(
+            status_badge(run.status),
+            rx.cond(run.active, rx.progress(value=run.progress, max=100, width="110px", size="1",
+                                            class_name="run-progress")),
+            spacing="2",
+        )),
+        rx.table.cell(rx.vstack(rx.text(run.scenario, weight="medium"),
+                                rx.text(run.span, " · ", run.solver, size="1", color=rx.color("gray", 10)),
+                                spacing="0")),
+        rx.table.cell(rx.text(run.message, size="2", class_name="run-message"), max_width="320px"),
+        rx.table.cell(rx.text(run.objective, size="2"), text_align="right"),
+        rx.table.cell(rx.text(run.created, size="1", color=rx.color("gray", 10), white_space="nowrap")),
+        rx.table.cell(rx.cond(
+            run.has_results,
+            rx.link(rx.button(rx.icon("chart-column", size=14), "Results", size="1", variant="soft"),
+                    href="/runs/" + run.id.to_string(), class_name="results-link"),
+            rx.cond(run.active, rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
+                                          on_click=RunsState.cancel(run.id), class_name="cancel-run")),
+        )),
+        class_name="run-row", custom_attrs={"data-run-id": run.id, "data-status": run.status},
+        align="center",
+    )
+
+
+def runs_list() -> rx.Component:
+    return section(
+        "Your runs of this model",
+        rx.cond(
+            RunsState.runs.length() > 0,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("Run", "Status", "Scenario", "Message", "Objective", "Started",
+                                                "")])),
+                rx.table.body(rx.foreach(RunsState.runs, run_row)),
+                width="100%", size="1", id="runs-table",
+            ),
+            empty_state("list-checks", "No runs yet",
+                        "Choose a scenario and dates above and press Run. The run shows up here and its "
+                        "status updates by itself."),
+        ),
+        icon="list-checks",
+    )
+
+
+def tech_item(tech: TechView) -> rx.Component:
+    return rx.hstack(swatch(tech.color), rx.text(tech.display_name, size="2"), rx.spacer(),
+                     rx.badge(tech.base_tech, variant="surface", color_scheme="gray", size="1"),
+                     align="center", width="100%", spacing="2")
+
+
+def location_item(loc: LocationView) -> rx.Component:
+    return rx.hstack(rx.icon("map-pin", size=14, color=rx.color("gray", 10)), rx.text(loc.name, size="2"),
+                     rx.spacer(),
+                     rx.cond(loc.latitude.is_not_none(),
+                             rx.text(loc.latitude.to_string(), ", ", loc.longitude.to_string(), size="1",
+                                     color=rx.color("gray", 10))),
+                     align="center", width="100%", spacing="2")
+
+
+def model_header() -> rx.Component:
+    return rx.vstack(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=14), "My models", align="center", spacing="1"),
+                href="/models", size="2"),
+        rx.hstack(
+            rx.heading(ModelState.name, size="7", id="model-name"),
+            rx.cond(ModelState.is_public, rx.badge("Public sample", color_scheme="amber", variant="soft")),
+            rx.cond(~ModelState.can_edit, rx.badge("Read-only", color_scheme="gray", variant="soft")),
+            align="center", spacing="3", wrap="wrap",
+        ),
+        rx.cond(ModelState.description != "", rx.text(ModelState.description, color=rx.color("gray", 11))),
+        rx.text("Owner: ", ModelState.owner_email, size="1", color=rx.color("gray", 10)),
+        spacing="2", width="100%",
+    )
+
+
+@app_page("/models/[model_id]", "Model", on_load=[ModelState.load, RunsState.load])
+def model_page() -> rx.Component:
+    return rx.cond(
+        ModelState.loaded,
+        rx.cond(
+            ModelState.error != "",
+            rx.vstack(error_callout(ModelState.error, id="model-error"),
+                      rx.link("Back to My models", href="/models"), spacing="3"),
+            rx.vstack(
+                model_header(),
+                rx.grid(
+                    rx.vstack(run_form(), runs_list(), spacing="4", width="100%", min_width="0"),
+                    rx.vstack(
+                        section("Technologies", rx.foreach(ModelState.technologies, tech_item), icon="cpu"),
+                        section("Locations", rx.foreach(ModelState.locations, location_item), icon="map-pin"),
+                        spacing="4", width="100%",
+                    ),
+                    grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", md="minmax(0, 3fr) minmax(260px, 1fr)"),
+                    spacing="4", width="100%",
+                ),
+                spacing="4", width="100%",
+            ),
+        ),
+        loading("Loading the model…"),
+    )

@@ -1,0 +1,174 @@
+"""Read the tidy result tables a succeeded run left behind, for the results page.
+
+The tables (capacity.csv, flows.csv, costs.csv, techs.csv) sit in the run's artefact directory.
+Only small, already aggregated frames leave this module: the hourly flows are read here, cut to
+one carrier and node and summed, then handed to the dispatch chart.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from engage_reflex.models import Carrier, Run, RunStatus
+from engage_reflex.schemas import DispatchView, ResultsView
+from engage_reflex.services import runs
+from engage_reflex.services.errors import EngageError
+
+COLUMNS = {
+    "capacity": ["node", "tech", "carrier", "variable", "value"],
+    "flows": ["timestep", "node", "tech", "carrier", "direction", "value"],
+    "costs": ["node", "tech", "cost_class", "value"],
+    "techs": ["tech", "name", "color", "base_tech"],
+}
+# Longer dispatch series are shown as daily means: a browser draws ~1500 points per trace smoothly.
+MAX_DISPATCH_POINTS = 1500
+_MISSING = "The result files of this run are missing on the server. Please start the run again."
+
+
+def load_results(*, session: Session, user_id: int, run_id: int) -> ResultsView:
+    run_view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
+    run = _succeeded_run(session, run_id, run_view.status)
+    flows = _flows(_path(run, "flows"))
+    capacity = _read(_path(run, "capacity"), "capacity")
+    carriers = (
+        flows[flows["direction"] == "out"].groupby("carrier")["value"].sum().sort_values(ascending=False)
+    )
+    extra = sorted(set(flows["carrier"]) - set(carriers.index))
+    nodes = sorted(set(flows["node"]) | set(capacity["node"]))
+    return ResultsView(
+        run=run_view,
+        timings=_timings(run.timings or {}),
+        capacity=capacity,
+        techs=_read(_path(run, "techs"), "techs"),
+        costs=_read(_path(run, "costs"), "costs"),
+        carriers=[str(c) for c in carriers.index] + extra,
+        nodes=[str(n) for n in nodes],
+        units=_units(session, run.model_id),
+    )
+
+
+def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, node: str = "") -> DispatchView:
+    """Flows of `carrier` per timestep, tech and direction, at `node` or summed over all nodes.
+
+    Transmission lines of one name are one series, netted per timestep: at one node, net
+    imports count as produced and net exports as consumed; summed over all nodes imports and
+    exports cancel, so only the lines' losses remain (as consumption).
+    """
+    run_view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
+    run = _succeeded_run(session, run_id, run_view.status)
+    flows = _flows(_path(run, "flows"))
+    techs = _read(_path(run, "techs"), "techs")
+    data = flows[flows["carrier"] == carrier]
+    if node:
+        data = data[data["node"] == node]
+    transmission = techs[techs["base_tech"] == "transmission"]
+    # Every line of one display name is drawn as the first line of that name.
+    alias = {row.tech: transmission[transmission["name"] == row.name]["tech"].iloc[0]
+             for row in transmission.itertuples()}
+    data = data.assign(tech=data["tech"].map(lambda t: alias.get(t, t)))
+    summed = data.groupby(["timestep", "tech", "direction"], as_index=False)["value"].sum()
+    if alias:
+        summed = _net_transmission(summed, set(alias.values()))
+    # Flows are energy per timestep; shown as average power, so resampled runs read the same.
+    hours = _step_hours(summed["timestep"])
+    if hours != 1.0:
+        summed = summed.assign(value=summed["value"] / hours)
+    note = ""
+    if summed["timestep"].nunique() > MAX_DISPATCH_POINTS:
+        summed = _daily_means(summed)
+        note = "Daily means: this run is too long to draw hour by hour."
+    return DispatchView(flows=summed, carrier=carrier, unit=_units(session, run.model_id).get(carrier, "kW"),
+                        note=note)
+
+
+def _succeeded_run(session: Session, run_id: int, status: str) -> Run:
+    if status != RunStatus.succeeded.value:
+        if status == RunStatus.failed.value:
+            raise EngageError("This run failed, so it has no results. Its message on the model page says why.")
+        if status == RunStatus.cancelled.value:
+            raise EngageError("This run was cancelled, so it has no results.")
+        raise EngageError("This run has not finished yet. Its results appear here once it has succeeded.")
+    run = session.get(Run, run_id)
+    if run is None or not run.artefact_dir:
+        raise EngageError(_MISSING)
+    return run
+
+
+def _path(run: Run, name: str) -> Path:
+    filename = (run.artefacts or {}).get(name, f"{name}.csv")
+    path = runs.results_dir(run) / filename
+    if not path.is_file():
+        raise EngageError(_MISSING)
+    return path
+
+
+def _read(path: Path, kind: str) -> pd.DataFrame:
+    return _read_cached(str(path), path.stat().st_mtime_ns, kind).copy()
+
+
+def _flows(path: Path) -> pd.DataFrame:
+    # Not copied: callers only filter it (which makes new frames).
+    return _read_cached(str(path), path.stat().st_mtime_ns, "flows")
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: str, _mtime_ns: int, kind: str) -> pd.DataFrame:
+    """A run's tables never change once written; the mtime in the key guards a re-run into the same dir."""
+    columns = COLUMNS[kind]
+    try:
+        frame = pd.read_csv(path, dtype={c: "string" for c in columns if c != "value"}, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise EngageError(f"The result file {Path(path).name} of this run cannot be read ({exc}).")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise EngageError(f"The result file {Path(path).name} lacks the columns {', '.join(missing)}.")
+    frame = frame[columns].astype({c: str for c in columns if c != "value"})
+    if "value" in columns:
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(0.0)
+    return frame
+
+
+def _net_transmission(summed: pd.DataFrame, lines: set[str]) -> pd.DataFrame:
+    is_line = summed["tech"].isin(lines)
+    wide = summed[is_line].pivot_table(index=["timestep", "tech"], columns="direction", values="value",
+                                       aggfunc="sum", fill_value=0.0)
+    net = (wide["out"] if "out" in wide else 0.0) - (wide["in"] if "in" in wide else 0.0)
+    net = net.rename("value").reset_index()
+    net["direction"] = net["value"].map(lambda v: "out" if v > 0 else "in")
+    net["value"] = net["value"].abs()
+    return pd.concat([summed[~is_line], net[["timestep", "tech", "direction", "value"]]], ignore_index=True)
+
+
+def _step_hours(timesteps: pd.Series) -> float:
+    times = pd.to_datetime(pd.Series(timesteps.unique())).sort_values()
+    if len(times) < 2:
+        return 1.0
+    hours = times.diff().dropna().dt.total_seconds().median() / 3600
+    return float(hours) if hours > 0 else 1.0
+
+
+def _daily_means(summed: pd.DataFrame) -> pd.DataFrame:
+    day = pd.to_datetime(summed["timestep"]).dt.strftime("%Y-%m-%d")
+    steps_per_day = summed.assign(day=day).groupby("day")["timestep"].nunique()
+    totals = summed.assign(day=day).groupby(["day", "tech", "direction"], as_index=False)["value"].sum()
+    totals["value"] = totals["value"] / totals["day"].map(steps_per_day)
+    return totals.rename(columns={"day": "timestep"})
+
+
+def _units(session: Session, model_id: int) -> dict[str, str]:
+    rows = session.exec(select(Carrier.name, Carrier.unit).where(Carrier.model_id == model_id)).all()
+    return {name: unit or "kW" for name, unit in rows}
+
+
+_TIMING_LABELS = {"read_s": "Reading the model", "build_s": "Building the problem", "solve_s": "Solving",
+                  "write_s": "Saving results", "total_s": "Total"}
+
+
+def _timings(timings: dict) -> list[tuple[str, float]]:
+    """The steps a planner recognises, in the order the run went through them."""
+    return [(label, float(timings[key])) for key, label in _TIMING_LABELS.items()
+            if isinstance(timings.get(key), (int, float))]

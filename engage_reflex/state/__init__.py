@@ -1,0 +1,1 @@
+"""Thin rx.State subclasses, one per page or feature: parse input, call one service, assign vars."""

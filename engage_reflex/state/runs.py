@@ -1,0 +1,138 @@
+"""The runs list on the model page, kept live while any run is still going.
+
+The database row is the only source of truth: the worker writes it, and one background
+event per open page (`watch`) reads it every `status_poll_seconds` while a shown run is not
+finished. `watch` starts from on_load (so a reload or an app restart picks a running job up
+again) and after "Run"; it stops when every run is finished, the page changes or the
+browser goes away. A newer `watch` of the same tab replaces the older one (supersedes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+
+import reflex as rx
+
+from engage_reflex.db import session_scope
+from engage_reflex.schemas import RunView
+from engage_reflex.services import runs
+from engage_reflex.services.errors import EngageError
+from engage_reflex.settings import get_settings
+from engage_reflex.state._format import number
+from engage_reflex.state.auth import AuthState, lookup_user
+
+log = logging.getLogger(__name__)
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRow:
+    id: int
+    status: str
+    progress: int
+    message: str
+    objective: str
+    created: str
+    scenario: str
+    solver: str
+    span: str
+    has_results: bool
+    active: bool
+
+
+def _row(run: RunView) -> RunRow:
+    span = run.subset_start if run.subset_start == run.subset_end else f"{run.subset_start} → {run.subset_end}"
+    if run.resample:
+        span += f", every {run.resample}"
+    created = run.created_at[:16].replace("T", " ") + " UTC" if run.created_at else ""
+    return RunRow(
+        id=run.id, status=run.status, progress=int(run.progress or 0), message=run.message or "",
+        objective=number(run.objective),
+        created=created, scenario=run.scenario_name, solver=run.solver.upper() if run.solver != "highs" else "HiGHS",
+        span=span, has_results=bool(run.has_results and run.status == "succeeded"),
+        active=run.status not in TERMINAL,
+    )
+
+
+def fetch_runs(token: str, model_id: int) -> list[RunRow] | None:
+    """The user's runs of this model, newest first; None when the login is gone."""
+    user = lookup_user(token)
+    if user is None:
+        return None
+    with session_scope() as session:
+        return [_row(r) for r in runs.list_runs(session=session, user_id=user.id, model_id=model_id)]
+
+
+def client_connected(token: str) -> bool:
+    """Whether the browser tab with this token still has its websocket open."""
+    try:
+        from reflex.utils.prerequisites import get_and_validate_app
+
+        namespace = get_and_validate_app().app.event_namespace
+    except Exception:  # no app in this process (tests): assume someone is watching
+        return True
+    return namespace is None or token in namespace.token_to_sid
+
+
+def _model_id(raw: str) -> int | None:
+    return int(raw) if str(raw).isdigit() else None
+
+
+class RunsState(AuthState):
+    runs: list[RunRow] = []
+
+    @rx.event
+    def load(self):
+        """Show the runs; watch them while any is still going (on_load and after "Run")."""
+        model_id = _model_id(self.model_id)
+        try:
+            rows = fetch_runs(self.auth_token, model_id) if model_id is not None else None
+        except EngageError:  # the model page itself says what is wrong
+            rows = None
+        self.runs = rows or []
+        if any(r.active for r in self.runs):
+            return RunsState.watch
+
+    @rx.event
+    def cancel(self, run_id: int):
+        user = lookup_user(self.auth_token)
+        if user is None:
+            return rx.toast.error("Please log in again to cancel this run.")
+        try:
+            with session_scope() as session:
+                runs.cancel_run(session=session, user_id=user.id, run_id=int(run_id))
+        except EngageError as exc:
+            return rx.toast.error(exc.message)
+        return [RunsState.load, rx.toast.info(f"Run #{run_id} is cancelled.")]
+
+    @rx.event(background=True, supersedes=True)
+    async def watch(self):
+        async with self:
+            token, model_id = self.auth_token, _model_id(self.model_id)
+            page, client = self.router.url.path, self.router.session.client_token
+        if model_id is None:
+            return
+        interval = max(0.1, get_settings().status_poll_seconds)
+        missed = 0
+        while True:
+            await asyncio.sleep(interval)
+            # A short websocket drop is not leaving: the reconnect reloads the page state anyway.
+            missed = 0 if client_connected(client) else missed + 1
+            if missed >= 3:
+                return
+            try:
+                rows = await rx.run_in_thread(functools.partial(fetch_runs, token, model_id))
+            except EngageError:
+                return
+            except Exception:  # a database hiccup: keep the page as it is and try again
+                log.exception("Reading the runs of model %s failed", model_id)
+                continue
+            async with self:
+                if rows is None or self.router.url.path != page:
+                    return
+                self.runs = rows
+            if not any(r.active for r in rows):
+                return

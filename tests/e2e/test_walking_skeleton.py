@@ -1,0 +1,131 @@
+"""The walking skeleton in a real browser: register, log in, run a sample model, read its results.
+
+Everything is real: `engage serve` (migrations, samples, RQ workers, the Reflex app in
+production mode), Redis, HiGHS and headless Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from engage_reflex.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = PROJECT_ROOT / "assets" / "screenshot.png"
+PASSWORD = "a-long-password"
+
+
+def _hydrated(page: Page) -> None:
+    """Wait until the app has connected and loaded its state (events before that are lost)."""
+    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
+
+
+def _goto(page: Page, path: str) -> None:
+    page.goto(path)
+    _hydrated(page)
+
+
+def test_register_login_run_and_read_results(page: Page, base_url: str):
+    page.set_default_timeout(30_000)
+    email = f"planner-{uuid.uuid4().hex[:8]}@example.org"
+
+    # A visitor is sent to the login page, and from there registers.
+    _goto(page, "/models")
+    expect(page).to_have_url(re.compile(r"/login\?next=/models"))
+    page.get_by_role("link", name="Create an account").click()
+    expect(page).to_have_url(re.compile(r"/register"))
+    _hydrated(page)
+    page.fill("#email", email)
+    page.fill("#display_name", "Test Planner")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", "something else")
+    page.click("#register-submit")
+    expect(page.locator("#register-error")).to_contain_text("not the same")
+    page.fill("#confirm", PASSWORD)
+    page.click("#register-submit")
+    expect(page).to_have_url(re.compile(r"/models/?$"))
+    expect(page.locator("#nav-user")).to_have_text(email)
+
+    # Log out, then a wrong password is refused and the right one lets the planner in.
+    page.click("#logout")
+    expect(page).to_have_url(re.compile(r"/login"))
+    _hydrated(page)
+    page.fill("#email", email)
+    page.fill("#password", "wrong-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_contain_text("email or password is not right")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page).to_have_url(re.compile(r"/models/?$"))
+
+    # Open the national-scale sample.
+    page.locator(".model-card", has_text="National-scale example model").click()
+    expect(page.locator("#model-name")).to_have_text("National-scale example model")
+    expect(page.get_by_text("Combined cycle gas turbine")).to_be_visible()
+    expect(page.get_by_text("region1_1")).to_be_visible()
+    expect(page.locator("#run-scenario")).to_contain_text("base")
+    expect(page.locator("#run-solver")).to_contain_text("HiGHS")
+    expect(page.locator("#run-start")).to_have_value("2005-01-01")
+    model_url = page.url
+
+    # Any reload from here on would drop this marker.
+    page.evaluate("window.__engageNoReload = 'still the same page'")
+
+    # A one-day run with HiGHS.
+    page.fill("#run-start", "2005-01-01")
+    page.fill("#run-end", "2005-01-01")
+    expect(page.locator("#run-end")).to_have_value("2005-01-01")
+    page.wait_for_timeout(300)  # let the date reach the server before the click
+    page.click("#run-button")
+
+    first_run = page.locator(".run-row").first
+    expect(first_run).to_contain_text("2005-01-01")
+    expect(first_run).to_contain_text("HiGHS")
+    run_id = first_run.get_attribute("data-run-id")
+    status = first_run.locator(".run-status")
+    expect(status).to_have_text(re.compile(r"queued|building|solving"))
+    # The status changes by itself: no reload, no navigation.
+    expect(status).to_have_text("succeeded", timeout=180_000)
+    expect(first_run).to_contain_text("Solved")
+    assert page.evaluate("window.__engageNoReload") == "still the same page"
+    assert page.url == model_url
+
+    # A reload while a run is going picks the run up again (the database row is the truth).
+    page.locator("#run-resample").click()
+    page.get_by_role("option", name="Every 6 hours").click()
+    expect(page.locator("#run-resample")).to_contain_text("Every 6 hours")
+    page.click("#run-button")
+    second_run = page.locator(".run-row").first
+    expect(second_run).not_to_have_attribute("data-run-id", run_id)
+    expect(second_run).to_contain_text("every 6h")
+    page.reload()
+    _hydrated(page)
+    second_run = page.locator(".run-row").first
+    expect(second_run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
+
+    # The results of the hourly run: both charts drawn, with traces.
+    page.locator(f'.run-row[data-run-id="{run_id}"] .results-link').click()
+    expect(page).to_have_url(re.compile(rf"/runs/{run_id}/?$"))
+    for plot in ("#capacity-plot", "#dispatch-plot"):
+        expect(page.locator(f"{plot} .main-svg").first).to_be_visible()
+    expect(page.locator("#capacity-plot .barlayer .trace").first).to_be_visible()
+    expect(page.locator("#dispatch-plot .scatterlayer .trace").first).to_be_visible()
+    expect(page.locator("#capacity-plot")).to_contain_text("Combined cycle gas turbine")
+    expect(page.get_by_text("2005-01-01", exact=True)).to_be_visible()  # the run's one day
+
+    # The NetCDF download is the real file.
+    with page.expect_download() as download_info:
+        page.click("#download-netcdf")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".nc")
+    head = open(download.path(), "rb").read(8)
+    assert head.startswith(b"\x89HDF") or head.startswith(b"CDF"), head
+
+    page.wait_for_timeout(800)  # let plotly finish its transitions before the picture
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
