@@ -1,6 +1,6 @@
 """What the app adds to a Calliope run: bare `calliope run` vs start_run -> warm worker -> results stored.
 
-    .venv/bin/python bench/run_overhead.py [-n 3] [--py-spy worker-profile.svg]
+    .venv/bin/python bench/run_overhead.py [-n 3] [--py-spy worker-profile.svg] [--no-warm-cache]
 
 Both sides solve national_scale over its own default period with HiGHS, from the same
 exported directory / database scenario, alternating so machine noise hits both alike:
@@ -12,6 +12,8 @@ exported directory / database scenario, alternating so machine noise hits both a
 
 Prints the medians, the ratio app/bare (target <= 0.75) and the median of each step the run
 recorded. Uses a temporary SQLite database, data dir and queue prefix; removes them after.
+`--no-warm-cache` starts the worker with ENGAGE_WARM_CACHE=0 (calliope unpatched, see
+jobs/warm_cache.py), to measure what those caches save on the same machine.
 """
 
 from __future__ import annotations
@@ -84,12 +86,12 @@ def _bare(model_yaml: Path, out: Path) -> tuple[float, float]:
     return time.perf_counter() - started, _cpu_children() - cpu
 
 
-def _start_worker(log: Path, py_spy: str | None) -> subprocess.Popen:
+def _start_worker(log: Path, py_spy: str | None, warm_cache: bool = True) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "jobs.worker", "short", "long"]
     if py_spy:
         cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--rate", "200",
                "-o", py_spy, "--", *cmd]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ENGAGE_WARM_CACHE="1" if warm_cache else "0")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     from rq import Worker
 
@@ -138,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3, help="runs of each kind (default 3)")
     parser.add_argument("--py-spy", default=None, metavar="SVG", help="profile the worker and its horses")
+    parser.add_argument("--no-warm-cache", action="store_true",
+                        help="worker without the calliope warm caches (ENGAGE_WARM_CACHE=0)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="engage-bench-"))
@@ -146,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         user_id, scenario_id = _seed()
         model_yaml = _export(scenario_id, tmp / "exported")
-        worker = _start_worker(tmp / "worker.log", args.py_spy)
+        worker = _start_worker(tmp / "worker.log", args.py_spy, warm_cache=not args.no_warm_cache)
+        for line in (tmp / "worker.log").read_text().splitlines():
+            if "warm cache" in line:
+                print("worker:", line.split(": ", 1)[-1], flush=True)
         bare, bare_cpu, app, breakdown = [], [], [], []
         for i in range(args.n):
             wall, cpu = _bare(model_yaml, tmp / f"bare{i}.nc")

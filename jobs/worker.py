@@ -2,7 +2,8 @@
 
 The heavy libraries are imported here, once, before rq forks a work horse per job: each horse
 starts with calliope, pyomo, highspy, xarray and pandas already loaded (importing them costs
-1.2-1.5 s per process), and with those objects frozen out of the garbage collector's reach.
+1.2-1.5 s per process), with calliope's built-in math already read and its parsing grammars
+built (jobs/warm_cache.py), and with those objects frozen out of the garbage collector's reach.
 The default forking `Worker` is used on purpose: a horse that dies (out of memory, killed)
 cannot take the worker with it, and the worker then records the run as failed through
 `tasks.on_work_horse_killed`.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
 import time
 
@@ -38,7 +40,25 @@ def warm_imports() -> float:
         import psycopg  # noqa: F401
     except ImportError:  # pragma: no cover
         pass
+    warm_calliope()
     return time.monotonic() - started
+
+
+def warm_calliope() -> None:
+    """Memoise what calliope redoes for every model (its math YAML, its parsing grammars) and
+    fill those caches now, so each work horse inherits them (see jobs/warm_cache.py). A failure
+    here only costs speed: the worker then runs calliope unpatched. ENGAGE_WARM_CACHE=0 turns
+    them off (to compare, or to rule them out when chasing a calliope problem)."""
+    from jobs import warm_cache
+
+    if os.environ.get("ENGAGE_WARM_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        LOGGER.info("calliope warm caches off (ENGAGE_WARM_CACHE)")
+        return
+    try:
+        warm_cache.install(prewarm=True)
+    except Exception:
+        LOGGER.exception("could not install the calliope warm caches; running without them")
+        warm_cache.uninstall()
 
 
 def build_parser() -> argparse.ArgumentParser:
