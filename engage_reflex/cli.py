@@ -4,7 +4,7 @@
     engage import DIR [--owner EMAIL] [--public] [--name NAME]
     engage export MODEL SCENARIO DIR [--solver highs|cbc|glpk]
     engage seed                            load the public sample models (idempotent)
-    engage serve                           workers + app (what `make run` starts)
+    engage serve [--no-workers] [--no-dashboard]   workers + app (what `make run` starts)
 
 Bad input exits with status 2 and the same message the web app would show.
 """
@@ -63,7 +63,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from engage_reflex import launcher
 
-    return launcher.serve(with_dashboard=not args.no_dashboard)
+    return launcher.serve(with_dashboard=not args.no_dashboard, with_workers=not args.no_workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start workers and the app; Ctrl-C stops them")
     p.add_argument("--no-dashboard", action="store_true", help="do not start rq-dashboard")
+    p.add_argument("--no-workers", action="store_true", help="do not start RQ workers (they run elsewhere)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -79,7 +79,7 @@ def _wait_until_ready(
     return False
 
 
-def serve(*, with_dashboard: bool = True) -> int:
+def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
     settings = get_settings()
     settings.check_production()
     if not _redis_answers(settings.redis_url):
@@ -114,8 +114,9 @@ def serve(*, with_dashboard: bool = True) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        children.append(_spawn("short worker", [sys.executable, "-m", "jobs.worker", "short"], env))
-        children.append(_spawn("long worker", [sys.executable, "-m", "jobs.worker", "long"], env))
+        if with_workers:  # without: workers run elsewhere (other machines, or started apart)
+            children.append(_spawn("short worker", [sys.executable, "-m", "jobs.worker", "short"], env))
+            children.append(_spawn("long worker", [sys.executable, "-m", "jobs.worker", "long"], env))
         if with_dashboard:
             password = settings.dashboard_password or secrets.token_urlsafe(12)
             dash_env = {
