@@ -90,7 +90,14 @@ test-system-deps:
 # bun from the npm registry (Reflex's own download needs hosts this network does not reach).
 bun: $(BUN)
 $(BUN):
-	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to fetch bun for the web frontend" >&2; exit 1; }
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing npm from Debian's packages (to fetch bun)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else \
+	    echo "error: npm (Node.js) is needed to fetch bun for the web frontend; install it (apt-get install npm)" >&2; exit 1; \
+	  fi; \
+	fi
 	mkdir -p $(TOOLS)/bun
 	cd $(TOOLS)/bun && ( [ -f package.json ] || npm init -y >/dev/null ) && npm install --silent --no-audit --no-fund bun@$(BUN_VERSION)
 	@$(BUN) --version >/dev/null
