@@ -260,8 +260,14 @@ def _calliope_message(exc: BaseException) -> str:
         items = exc.errors()  # pydantic.ValidationError
     except Exception:
         items = None
+    if isinstance(exc, AttributeError) and (m := re.search(r"has no attribute '(\w+)'", str(exc))):
+        # Calliope's internals look up inputs the model never defines (e.g. no tech has carrier_in).
+        return (f"nothing in the model defines `{m[1]}`; a model needs at least one technology "
+                "that supplies and one that consumes each carrier")
     if not items:
-        text = " ".join(str(exc).split()).strip("'\"")
+        text = " ".join(str(exc).split())
+        while len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # KeyError's repr quotes
+            text = text[1:-1]
         return text or type(exc).__name__
     by_path: dict[str, list[str]] = {}
     for err in items:

@@ -577,3 +577,11 @@ def test_table_values_keep_calliope_order_under_yaml_and_overrides(session, owne
                                          scenario_id=scenario_id(session, report.model_id, name))
         original = read_original(folder, None if name == "base" else name)
         assert_same_inputs(original, read_exported(md, tmp_path))
+
+
+def test_calliope_internal_errors_are_reworded():
+    from engage_reflex.services.calliope_io import _calliope_message
+
+    message = _calliope_message(AttributeError("'Dataset' object has no attribute 'carrier_in'"))
+    assert message.startswith("nothing in the model defines `carrier_in`")
+    assert _calliope_message(KeyError("'quoted words here'")) == "quoted words here"
