@@ -1,4 +1,4 @@
-"""Import and export of Calliope models (services/calliope_io.py), on SQLite and PostgreSQL.
+"""Import and export of Calliope models (services/calliope_io/), on SQLite and PostgreSQL.
 
 The strongest check here compares Calliope's own view of a model: the `inputs` dataset
 Calliope builds from the exported definition must equal the one it builds from the
