@@ -22,10 +22,10 @@ STATUS_ICONS = {
 }
 
 
-def status_badge(status: rx.Var[str]) -> rx.Component:
+def status_badge(status: rx.Var[str], class_name: str = "run-status") -> rx.Component:
     color = rx.match(status, *[(s, c) for s, c in STATUS_COLORS.items()], "gray")
     icon = rx.match(status, *[(s, rx.icon(i, size=14)) for s, i in STATUS_ICONS.items()], rx.icon("circle", size=14))
-    return rx.badge(icon, status, color_scheme=color, size="2", variant="soft", class_name="run-status",
+    return rx.badge(icon, status, color_scheme=color, size="2", variant="soft", class_name=class_name,
                     radius="full")
 
 

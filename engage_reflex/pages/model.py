@@ -4,6 +4,7 @@ import reflex as rx
 
 from engage_reflex.components.feedback import empty_state, error_callout, status_badge, swatch
 from engage_reflex.components.layout import app_page, loading, section
+from engage_reflex.components.run_log import run_log_button, run_log_dialog
 from engage_reflex.schemas import LocationView, TechView
 from engage_reflex.state.model import NO_RESAMPLING, ModelState
 from engage_reflex.state.runs import RunRow, RunsState
@@ -87,12 +88,16 @@ def run_row(run: RunRow) -> rx.Component:
         rx.table.cell(rx.text(run.message, size="2", class_name="run-message"), max_width="320px"),
         rx.table.cell(rx.text(run.objective, size="2"), text_align="right"),
         rx.table.cell(rx.text(run.created, size="1", color=rx.color("gray", 10), white_space="nowrap")),
-        rx.table.cell(rx.cond(
-            run.has_results,
-            rx.link(rx.button(rx.icon("chart-column", size=14), "Results", size="1", variant="soft"),
-                    href="/runs/" + run.id.to_string(), class_name="results-link"),
-            rx.cond(run.active, rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
-                                          on_click=RunsState.cancel(run.id), class_name="cancel-run")),
+        rx.table.cell(rx.hstack(
+            rx.cond(
+                run.has_results,
+                rx.link(rx.button(rx.icon("chart-column", size=14), "Results", size="1", variant="soft"),
+                        href="/runs/" + run.id.to_string(), class_name="results-link"),
+                rx.cond(run.active, rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
+                                              on_click=RunsState.cancel(run.id), class_name="cancel-run")),
+            ),
+            run_log_button(run.id),
+            align="center", spacing="3", justify="end",
         )),
         class_name="run-row", custom_attrs={"data-run-id": run.id, "data-status": run.status},
         align="center",
@@ -115,6 +120,7 @@ def runs_list() -> rx.Component:
                         "Choose a scenario and dates above and press Run. The run shows up here and its "
                         "status updates by itself."),
         ),
+        run_log_dialog(),
         icon="list-checks",
     )
 

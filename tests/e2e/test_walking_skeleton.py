@@ -95,6 +95,15 @@ def test_register_login_run_and_read_results(page: Page, base_url: str):
     assert page.evaluate("window.__engageNoReload") == "still the same page"
     assert page.url == model_url
 
+    # Its log (read only when the dialog opens): status, message, calliope's and HiGHS's output.
+    first_run.locator(".run-log-button").click()
+    dialog = page.locator("#run-log-dialog")
+    expect(dialog.locator(".run-log-status")).to_have_text("succeeded")
+    expect(dialog.locator("#run-log-message")).to_contain_text("Solved")
+    expect(dialog.locator("#run-log-text")).to_contain_text(re.compile(r"calliope|HiGHS"))
+    page.click("#run-log-close")
+    expect(dialog).to_have_count(0)
+
     # A reload while a run is going picks the run up again (the database row is the truth).
     page.locator("#run-resample").click()
     page.get_by_role("option", name="Every 6 hours").click()

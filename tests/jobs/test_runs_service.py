@@ -149,3 +149,15 @@ def test_update_active_run_never_reopens_a_finished_run(session, redis_url, owne
     assert runs.fail_run(session=session, run_id=view.id, message="stop")
     assert not runs.update_active_run(session=session, run_id=view.id, status=RunStatus.solving)
     assert runs.get_run(session=session, user_id=owner.id, run_id=view.id).status == "failed"
+
+
+def test_run_log_is_read_only_by_those_who_see_the_run(session, redis_url, owner, other, small_model):
+    _, scenario = small_model
+    view = _start(session, owner, scenario)
+    assert runs.run_log(session=session, user_id=owner.id, run_id=view.id) == ""  # nothing recorded yet
+    assert runs.fail_run(session=session, run_id=view.id, message="stop", log="calliope: the build failed")
+    assert runs.run_log(session=session, user_id=owner.id, run_id=view.id) == "calliope: the build failed"
+    with pytest.raises(NotFound):
+        runs.run_log(session=session, user_id=other.id, run_id=view.id)
+    with pytest.raises(NotFound):
+        runs.run_log(session=session, user_id=owner.id, run_id=view.id + 1000)

@@ -1,0 +1,66 @@
+"""The "Log" button of a run row and the one dialog it opens (status, message, log text)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from engage_reflex.components.feedback import status_badge
+from engage_reflex.state.run_log import RunLogState
+
+EMPTY_LOG = "No log was recorded for this run yet."
+
+
+def run_log_button(run_id: rx.Var[int]) -> rx.Component:
+    return rx.button(rx.icon("scroll-text", size=14), "Log", size="1", variant="ghost", color_scheme="gray",
+                     on_click=RunLogState.show(run_id), class_name="run-log-button")
+
+
+def _log_text() -> rx.Component:
+    return rx.cond(
+        RunLogState.text != "",
+        rx.el.pre(
+            RunLogState.text, id="run-log-text",
+            font_family="var(--code-font-family, ui-monospace, monospace)", font_size="12px", line_height="1.5",
+            white_space="pre-wrap", word_break="break-word", margin="0", padding="0.75em",
+            max_height="55vh", overflow_y="auto", width="100%",
+            background_color=rx.color("gray", 2), border=f"1px solid {rx.color('gray', 5)}",
+            border_radius="var(--radius-2)",
+        ),
+        rx.text(EMPTY_LOG, id="run-log-empty", size="2", color=rx.color("gray", 11)),
+    )
+
+
+def run_log_dialog() -> rx.Component:
+    """Controlled by RunLogState; placed once on the page, outside the runs table."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.vstack(
+                rx.hstack(
+                    rx.dialog.title("Run #", RunLogState.run_id, " log", margin="0"),
+                    rx.cond(RunLogState.status != "", status_badge(RunLogState.status, "run-log-status")),
+                    rx.spacer(),
+                    rx.dialog.close(rx.icon_button(rx.icon("x", size=16), variant="ghost", color_scheme="gray",
+                                                   aria_label="Close", id="run-log-close")),
+                    align="center", width="100%", spacing="3",
+                ),
+                rx.dialog.description(
+                    "What the run reported, followed by Calliope's log and the solver's output.",
+                    size="2", color=rx.color("gray", 11),
+                ),
+                rx.cond(
+                    RunLogState.loading,
+                    rx.hstack(rx.spinner(size="2"), rx.text("Reading the log…", size="2"), align="center"),
+                    rx.vstack(
+                        rx.cond(RunLogState.message != "",
+                                rx.text(RunLogState.message, id="run-log-message", size="2", weight="medium")),
+                        _log_text(),
+                        spacing="3", width="100%",
+                    ),
+                ),
+                spacing="3", width="100%",
+            ),
+            max_width="min(960px, 94vw)", id="run-log-dialog",
+        ),
+        open=RunLogState.is_open,
+        on_open_change=RunLogState.set_is_open,
+    )
