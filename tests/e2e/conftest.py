@@ -61,6 +61,9 @@ def _server_env(port: int, data_dir: Path, prefix: str) -> dict[str, str]:
     bin_dirs = [PROJECT_ROOT / "tools" / "bun" / "node_modules" / ".bin", Path(sys.executable).parent]
     return {
         **os.environ,
+        # Each test server builds its frontend in its own folder: the build bakes in the port,
+        # so two servers (or a developer's `make run`) sharing `.web` would point at each other.
+        "REFLEX_WEB_WORKDIR": str(data_dir / "web"),
         "ENGAGE_PORT": str(port),
         "ENGAGE_DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'engage.db'}",
