@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(default=9181, alias="ENGAGE_DASHBOARD_PORT")
     dashboard_user: str = Field(default="admin", alias="ENGAGE_DASHBOARD_USER")
     dashboard_password: str = Field(default="", alias="ENGAGE_DASHBOARD_PASSWORD")
+    # The worker's caches of Calliope's built-in math and parsing grammars (jobs/warm_cache.py).
+    warm_cache: bool = Field(default=True, alias="ENGAGE_WARM_CACHE")
     # How often an open runs page looks at the database for status changes.
     status_poll_seconds: float = Field(default=0.5, alias="ENGAGE_STATUS_POLL_SECONDS")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import sys
 import time
 
@@ -49,9 +48,10 @@ def warm_calliope() -> None:
     fill those caches now, so each work horse inherits them (see jobs/warm_cache.py). A failure
     here only costs speed: the worker then runs calliope unpatched. ENGAGE_WARM_CACHE=0 turns
     them off (to compare, or to rule them out when chasing a calliope problem)."""
+    from engage_reflex.settings import get_settings
     from jobs import warm_cache
 
-    if os.environ.get("ENGAGE_WARM_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not get_settings().warm_cache:
         LOGGER.info("calliope warm caches off (ENGAGE_WARM_CACHE)")
         return
     try:
