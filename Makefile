@@ -40,6 +40,15 @@ for root in "$$(pyenv root 2>/dev/null)" "$$HOME/.pyenv" /root/.pyenv; do \
 done; exit 1
 endef
 
+# apt_install "PKGS" "why": Debian's packages when we are root with apt-get; else fails.
+define APT_INSTALL
+apt_install() { \
+  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1; \
+  echo "Installing $$1 from Debian's packages ($$2)"; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$1 >/dev/null; \
+}
+endef
+
 .PHONY: help run test install system-deps test-system-deps bun services redis postgres migrate seed bench lint clean
 
 help:
@@ -68,36 +77,23 @@ system-deps:
 	command -v cbc >/dev/null || missing="$$missing coinor-cbc"; \
 	command -v glpsol >/dev/null || missing="$$missing glpk-utils"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	$(APT_INSTALL); \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing$$missing from Debian's packages"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
+	  apt_install "$$missing" "solvers, Redis" || \
 	    echo "note: please install$$missing (as root: apt-get install$$missing); HiGHS works without them."; \
-	  fi; \
 	fi
 
 test-system-deps:
-	@if ! command -v chromium >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing chromium from Debian's packages (browser tests)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "error: the browser tests need Debian's chromium (apt-get install chromium)" >&2; exit 1; \
-	  fi; \
-	fi
+	@$(APT_INSTALL); \
+	command -v chromium >/dev/null || apt_install chromium "browser tests" || { \
+	  echo "error: the browser tests need Debian's chromium (apt-get install chromium)" >&2; exit 1; }
 
 # bun from the npm registry (Reflex's own download needs hosts this network does not reach).
 bun: $(BUN)
 $(BUN):
-	@if ! command -v npm >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing npm from Debian's packages (to fetch bun)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	  else \
-	    echo "error: npm (Node.js) is needed to fetch bun for the web frontend; install it (apt-get install npm)" >&2; exit 1; \
-	  fi; \
-	fi
+	@$(APT_INSTALL); \
+	command -v npm >/dev/null || apt_install npm "to fetch bun" || { \
+	  echo "error: npm (Node.js) is needed to fetch bun for the web frontend; install it (apt-get install npm)" >&2; exit 1; }
 	mkdir -p $(TOOLS)/bun
 	cd $(TOOLS)/bun && ( [ -f package.json ] || npm init -y >/dev/null ) && npm install --silent --no-audit --no-fund bun@$(BUN_VERSION)
 	@$(BUN) --version >/dev/null
