@@ -2,7 +2,11 @@
 
 import reflex as rx
 
-from engage_reflex.settings import get_settings
+from engage_reflex.settings import exit_if_unsafe_secret, get_settings
+
+# Every `reflex` command (and so the web app) stops here with a clear message when the secret
+# key is missing or the public development value (see Settings.require_safe_secret).
+exit_if_unsafe_secret()
 
 config = rx.Config(
     app_name="engage_reflex",

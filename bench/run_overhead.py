@@ -43,6 +43,8 @@ def _configure(tmp: Path) -> str:
     os.environ["ENGAGE_DATA_DIR"] = str(tmp / "data")
     os.environ["ENGAGE_QUEUE_PREFIX"] = prefix
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # The worker refuses to start without a safe secret: a throw-away one for this benchmark.
+    os.environ.setdefault("ENGAGE_SECRET_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
     return prefix
 
 

@@ -13,7 +13,7 @@ from engage_reflex.db import session_scope
 from engage_reflex.services import downloads, runs
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
-MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv"}
+MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv", ".log": "text/plain; charset=utf-8"}
 
 
 def download_artefact(request: Request) -> Response:
@@ -27,11 +27,13 @@ def download_artefact(request: Request) -> Response:
             run = runs.get_run(session=session, user_id=user_id, run_id=run_id)
     except (NotFound, PermissionDenied) as exc:
         return PlainTextResponse(exc.message, status_code=404)
-    except EngageError as exc:
-        return PlainTextResponse(exc.message, status_code=403)
+    except EngageError as exc:  # altered, forged or expired link
+        return PlainTextResponse(exc.message, status_code=403, headers={"Cache-Control": "no-store"})
     slug = re.sub(r"[^A-Za-z0-9]+", "-", run.model_name).strip("-").lower() or "model"
+    # The signed link is a credential for a few minutes: keep it out of caches and referrers.
     return FileResponse(path, filename=f"{slug}-run-{run_id}{path.suffix}",
-                        media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+                        media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
 
 def api() -> Starlette:

@@ -3,6 +3,7 @@
     engage migrate                         apply database migrations
     engage import DIR [--owner EMAIL] [--public] [--name NAME]
     engage export MODEL SCENARIO DIR [--solver highs|cbc|glpk]
+    engage check MODEL SCENARIO [--start DATE --end DATE] [--strict]   pre-run model check
     engage seed                            load the public sample models (idempotent)
     engage serve [--no-workers] [--no-dashboard]   workers + app (what `make run` starts)
 
@@ -52,6 +53,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from engage_reflex.services import model_check
+
+    view = model_check.check_scenario_from_cli(model=args.model, scenario=args.scenario,
+                                               start=args.start, end=args.end)
+    for finding in view.findings:
+        print(f"{finding.severity}: {finding.message} Hint: {finding.hint}")
+    period = f", {view.period_start} to {view.period_end}" if view.period_start else ""
+    print(f"Checked scenario “{view.scenario_name}” of “{view.model_name}”{period}: "
+          f"{_count(len(view.warnings), 'warning')}, {_count(len(view.infos), 'note')}.")
+    return 1 if args.strict and view.warnings else 0
+
+
 def _cmd_seed(args: argparse.Namespace) -> int:
     from engage_reflex.services import samples
 
@@ -86,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", default="highs", choices=["highs", "cbc", "glpk"])
     p.set_defaults(func=_cmd_export)
 
+    p = sub.add_parser("check", help="report what would make a scenario's results meaningless")
+    p.add_argument("model", help="model id or name")
+    p.add_argument("scenario", help="scenario id or name")
+    p.add_argument("--start", default=None, help="first day of the run (YYYY-MM-DD; default: the scenario's)")
+    p.add_argument("--end", default=None, help="last day of the run, included (YYYY-MM-DD)")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 when there are warnings")
+    p.set_defaults(func=_cmd_check)
+
     sub.add_parser("seed", help="load the public sample models").set_defaults(func=_cmd_seed)
 
     p = sub.add_parser("serve", help="start workers and the app; Ctrl-C stops them")
@@ -97,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":  # serve creates the secret when none is set, then checks it
+        from engage_reflex.settings import exit_if_unsafe_secret
+
+        exit_if_unsafe_secret()
     try:
         return args.func(args)
     except EngageError as exc:

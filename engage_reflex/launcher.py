@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from engage_reflex.settings import PROJECT_ROOT, get_settings
+from engage_reflex.settings import PROJECT_ROOT, UnsafeSecretError, ensure_secret, get_settings
 
 READY_TIMEOUT_S = 600  # a cold frontend build (bun install + vite) can take minutes
 
@@ -80,8 +80,12 @@ def _wait_until_ready(
 
 
 def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
+    try:  # ENGAGE_SECRET_KEY, else the data directory's secret file, created on the first start
+        secret = ensure_secret()
+    except (UnsafeSecretError, OSError) as exc:
+        print(f"[engage] error: {exc}", file=sys.stderr)
+        return 1
     settings = get_settings()
-    settings.check_production()
     if not _redis_answers(settings.redis_url):
         print(
             f"[engage] Redis does not answer at {settings.redis_url}. Start it "
@@ -98,6 +102,7 @@ def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
         print(f"[engage] {line}", flush=True)
 
     env = dict(os.environ)
+    env["ENGAGE_SECRET_KEY"] = secret  # the app, the workers and the dashboard share it
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     env.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
     env.setdefault("REFLEX_USE_SYSTEM_BUN", "true")

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# "We are tests": the only place the development secret is accepted (Settings.secret_problem).
+# Set before anything reads the settings; subprocesses (workers, the e2e server) inherit it.
+os.environ["ENGAGE_ENV"] = "test"
+
 from engage_reflex import db
 from engage_reflex.migrations import upgrade
 from engage_reflex.settings import get_settings

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-from engage_reflex.models._common import created_at_field, optional_time_field
+from engage_reflex.models._common import created_at_field, optional_time_field, utcnow
 
 
 class User(SQLModel, table=True):
@@ -29,6 +30,19 @@ class LoginSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    token: str = Field(max_length=100, unique=True, index=True)
+    # sha256 (hex) of the token; the token itself lives only in the browser's cookie.
+    token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = created_at_field()
     expires_at: datetime = created_at_field()
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login, kept for the rate limits (per account and per client address)."""
+
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    client_ip: str = Field(default="", max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False,
+                                 index=True)

@@ -38,7 +38,7 @@ def login() -> rx.Component:
                       required=True),
                 field("Password", "password", type="password", auto_complete="current-password", required=True),
                 rx.cond(LoginState.error != "", error_callout(LoginState.error, id="login-error")),
-                rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+                rx.button("Log in", type="submit", size="3", width="100%", id="login-submit", loading=LoginState.busy),
                 spacing="4", width="100%",
             ),
             on_submit=LoginState.submit, reset_on_submit=False, width="100%",

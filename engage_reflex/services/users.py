@@ -1,18 +1,30 @@
-"""Accounts and login sessions: register, log in, look up the user behind a token, log out."""
+"""Accounts and login sessions: register, log in, look up the user behind a token, log out.
+
+The database keeps only the sha256 of each login token (the browser keeps the token), so a
+copy of the database does not let anyone in. Failed logins are recorded in `login_failures`,
+which every app process sees, to limit guessing per account and per client address. An
+unknown email costs the same bcrypt check as a wrong password, so timing does not tell which
+accounts exist.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import bcrypt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from engage_reflex.models import LoginSession, User
+from engage_reflex.models.users import LoginFailure
 from engage_reflex.schemas import UserView
 from engage_reflex.services.errors import EngageError
+from engage_reflex.settings import get_settings
 
 SESSION_DAYS = 30
 MIN_PASSWORD_LENGTH = 8
@@ -34,6 +46,18 @@ def normalise_email(email: str) -> str:
 def _as_utc(value: datetime) -> datetime:
     # SQLite hands timezone-aware columns back without a zone; we only ever store UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def hash_token(token: str) -> str:
+    """What the database stores of a login token: its sha256, in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _dummy_password_hash() -> str:
+    """A hash no password is known for, with the same cost as real ones: checked for unknown
+    emails so that they take as long to refuse as wrong passwords."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -78,18 +102,63 @@ def register(*, session: Session, email: str, password: str, display_name: str =
     return _view(user)
 
 
-def login(*, session: Session, email: str, password: str) -> str:
-    """Check the password and open a login session; returns its token (valid 30 days)."""
-    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
-    if user is None or not check_password(password or "", user.password_hash):
+def _seconds_locked(session: Session, column, value: str, limit: int, now: datetime,
+                    window: timedelta) -> int:
+    """Seconds until `value` (an email or an address) may try again: 0 while fewer than `limit`
+    failures fall within the window, else the time until the oldest of the last `limit` leaves it."""
+    if limit <= 0 or not value:
+        return 0
+    recent = session.exec(
+        select(LoginFailure.created_at)
+        .where(column == value, LoginFailure.created_at > now - window)
+        .order_by(LoginFailure.created_at.desc())
+        .limit(limit)
+    ).all()
+    if len(recent) < limit:
+        return 0
+    return max(1, math.ceil((_as_utc(recent[-1]) + window - now).total_seconds()))
+
+
+def login_retry_after(*, session: Session, email: str, client_ip: str = "") -> int:
+    """Seconds until this account or client address may try to log in again (0: now)."""
+    settings = get_settings()
+    now, window = datetime.now(UTC), timedelta(seconds=settings.login_failure_window_seconds)
+    return max(
+        _seconds_locked(session, LoginFailure.email, normalise_email(email)[:254],
+                        settings.login_failures_per_account, now, window),
+        _seconds_locked(session, LoginFailure.client_ip, (client_ip or "")[:64],
+                        settings.login_failures_per_address, now, window),
+    )
+
+
+def login(*, session: Session, email: str, password: str, client_ip: str = "") -> str:
+    """Check the password and open a login session; returns its token (valid 30 days).
+
+    After too many failures for this account or from this client address within the window
+    (settings `login_failures_per_account` / `_per_address`), refuses without checking."""
+    email = normalise_email(email)
+    wait = login_retry_after(session=session, email=email, client_ip=client_ip)
+    if wait:
+        raise EngageError(f"Too many attempts. Please try again in {wait} s.")
+    user = session.exec(select(User).where(User.email == email)).first()
+    # An unknown email costs a bcrypt check too: its answer must not come sooner.
+    password_ok = check_password(password or "", user.password_hash if user else _dummy_password_hash())
+    now = datetime.now(UTC)
+    if user is None or not password_ok:
+        window = timedelta(seconds=get_settings().login_failure_window_seconds)
+        session.exec(delete(LoginFailure).where(LoginFailure.created_at <= now - window))  # housekeeping
+        session.add(LoginFailure(email=email[:254], client_ip=(client_ip or "")[:64], created_at=now))
+        session.commit()
         raise EngageError(_LOGIN_FAILED)
     if not user.is_active:
         raise EngageError("This account is not active yet. Please follow the link in your activation email.")
-    now = datetime.now(UTC)
+    # The account's failures are forgotten once its password is given (the address's are not:
+    # one's own account must not reset the count of guesses at others').
+    session.exec(delete(LoginFailure).where(LoginFailure.email == email))
     # Housekeeping: forget this user's expired sessions.
     session.exec(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at < now))
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(user_id=user.id, token=token, created_at=now,
+    session.add(LoginSession(user_id=user.id, token_hash=hash_token(token), created_at=now,
                              expires_at=now + timedelta(days=SESSION_DAYS)))
     session.commit()
     return token
@@ -100,7 +169,8 @@ def user_for_token(*, session: Session, token: str) -> UserView | None:
     if not token:
         return None
     row = session.exec(
-        select(LoginSession, User).join(User, User.id == LoginSession.user_id).where(LoginSession.token == token)
+        select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
@@ -114,5 +184,5 @@ def logout(*, session: Session, token: str) -> None:
     """End the login session of this token (nothing happens for an unknown token)."""
     if not token:
         return
-    session.exec(delete(LoginSession).where(LoginSession.token == token))
+    session.exec(delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))
     session.commit()

@@ -1,11 +1,13 @@
 """Who is logged in: the login token lives in the browser's localStorage, the session in the DB.
 
-Page states that need the user subclass AuthState and call `self._current_user()`.
+Page states that need the user subclass AuthState and call `await self._current_user_async()` (or `self._current_user()` off the event loop).
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import functools
+import unicodedata
+from urllib.parse import quote, unquote, urlsplit
 
 import reflex as rx
 
@@ -17,9 +19,33 @@ LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/models"
 
 
+def _same_site_path(path: str) -> bool:
+    """True for a path of this site, also after undoing %-escapes (a few levels deep at most)."""
+    for _ in range(5):
+        if not _plain_same_site_path(path):
+            return False
+        decoded = unquote(path)
+        if decoded == path:
+            return True
+        path = decoded
+    return False
+
+
+def _plain_same_site_path(path: str) -> bool:
+    """A path of this site: one leading "/", no scheme or host, no backslash (browsers read it as
+    "/"), no control, format or line-separator characters (browsers drop tabs and newlines, so
+    "/<TAB>/evil.example" means "//evil.example")."""
+    if not path.startswith("/") or path.startswith("//"):
+        return False
+    if "\\" in path or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in path):
+        return False
+    parts = urlsplit(path)
+    return not (parts.scheme or parts.netloc) and parts.path.startswith("/")
+
+
 def safe_next(path: str | None) -> str:
     """Only paths inside this app are followed after login (no open redirects)."""
-    if path and path.startswith("/") and not path.startswith("//") and not path.startswith(LOGIN_ROUTE):
+    if isinstance(path, str) and _same_site_path(path) and not path.startswith(LOGIN_ROUTE):
         return path
     return HOME_ROUTE
 
@@ -31,30 +57,42 @@ def lookup_user(token: str) -> UserView | None:
         return users.user_for_token(session=session, token=token)
 
 
+def end_session(token: str) -> None:
+    with session_scope() as session:
+        users.logout(session=session, token=token)
+
+
 class AuthState(rx.State):
     # sync: logging out in one tab logs out the others.
     auth_token: str = rx.LocalStorage(name="engage_auth_token", sync=True)
     user_email: str = ""
 
     def _current_user(self) -> UserView | None:
+        """Blocking: only for code already off the event loop (see _current_user_async)."""
         user = lookup_user(self.auth_token)
         self.user_email = user.email if user else ""
         return user
 
+    async def _current_user_async(self) -> UserView | None:
+        """The logged-in user, looked up in a worker thread (the database is off the event loop)."""
+        user = await rx.run_in_thread(functools.partial(lookup_user, self.auth_token))
+        self.user_email = user.email if user else ""
+        return user
+
     @rx.event
-    def require_login(self):
+    async def require_login(self):
         """Page guard (first on_load handler): send visitors without a valid login to /login."""
-        if self._current_user() is None:
+        if await self._current_user_async() is None:
             url = self.router.url
             back = url.path + (f"?{url.query}" if url.query else "")
             return rx.redirect(f"{LOGIN_ROUTE}?next={quote(back, safe='/')}")
 
-    @rx.event
-    def logout(self):
-        token = self.auth_token
-        if token:
-            with session_scope() as session:
-                users.logout(session=session, token=token)
-        self.auth_token = ""
-        self.user_email = ""
+    @rx.event(background=True)
+    async def logout(self):
+        async with self:
+            token = self.auth_token
+            self.auth_token = ""
+            self.user_email = ""
+        if token:  # the database work off the event loop
+            await rx.run_in_thread(functools.partial(end_session, token))
         return [rx.redirect(LOGIN_ROUTE), rx.toast.info("You are logged out.")]

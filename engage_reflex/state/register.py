@@ -2,40 +2,61 @@
 
 from __future__ import annotations
 
+import functools
+
 import reflex as rx
 
 from engage_reflex.db import session_scope
+from engage_reflex.schemas import UserView
 from engage_reflex.services import users
 from engage_reflex.services.errors import EngageError
 from engage_reflex.state.auth import HOME_ROUTE, AuthState
 
 
+def register_and_log_in(form: dict, client_ip: str) -> tuple[UserView, str]:
+    """Create the account and open a login session (runs in a thread: bcrypt and the database)."""
+    password = str(form.get("password", ""))
+    with session_scope() as session:
+        user = users.register(session=session, email=str(form.get("email", "")), password=password,
+                              display_name=str(form.get("display_name", "")))
+    with session_scope() as session:
+        token = users.login(session=session, email=user.email, password=password, client_ip=client_ip)
+    return user, token
+
+
 class RegisterState(AuthState):
     error: str = ""
+    busy: bool = False
 
     @rx.event
-    def load(self):
+    async def load(self):
         self.error = ""
-        if self._current_user() is not None:
+        self.busy = False
+        if await self._current_user_async() is not None:
             return rx.redirect(HOME_ROUTE)
 
-    @rx.event
-    def submit(self, form: dict):
-        email = str(form.get("email", ""))
-        password = str(form.get("password", ""))
-        if password != str(form.get("confirm", "")):
-            self.error = "The two passwords are not the same. Please type them again."
-            return
+    @rx.event(background=True)
+    async def submit(self, form: dict):
+        async with self:
+            if self.busy:  # a double click: the first one is still at work
+                return
+            if str(form.get("password", "")) != str(form.get("confirm", "")):
+                self.error = "The two passwords are not the same. Please type them again."
+                return
+            self.busy = True
+            client_ip = self.router.session.client_ip
         try:
-            with session_scope() as session:
-                user = users.register(session=session, email=email, password=password,
-                                      display_name=str(form.get("display_name", "")))
-            with session_scope() as session:
-                token = users.login(session=session, email=user.email, password=password)
+            # bcrypt (twice) and the database: never on the event loop, which serves every user.
+            user, token = await rx.run_in_thread(functools.partial(register_and_log_in, dict(form), client_ip))
         except EngageError as exc:
-            self.error = exc.message
+            async with self:
+                self.error, self.busy = exc.message, False
             return
-        self.error = ""
-        self.auth_token = token
-        self.user_email = user.email
+        except Exception:
+            async with self:
+                self.busy = False
+            raise
+        async with self:
+            self.error, self.busy = "", False
+            self.auth_token, self.user_email = token, user.email
         return [rx.redirect(HOME_ROUTE), rx.toast.success(f"Welcome to Engage, {user.display_name or user.email}!")]

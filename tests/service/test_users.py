@@ -22,7 +22,7 @@ def test_register_login_and_token_lookup(session):
     token = users.login(session=session, email="ADA@example.org", password="correct horse")
     assert len(token) >= 32
     assert users.user_for_token(session=session, token=token) == view
-    login_session = session.exec(select(LoginSession).where(LoginSession.token == token)).one()
+    login_session = session.exec(select(LoginSession).where(LoginSession.token_hash == users.hash_token(token))).one()
     expires = login_session.expires_at.replace(tzinfo=login_session.expires_at.tzinfo or UTC)
     assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
 
@@ -67,7 +67,7 @@ def test_register_explains_bad_input(session, email, password, message):
 def test_expired_and_unknown_tokens_find_nobody(session):
     view = users.register(session=session, email="eve@example.org", password="12345678")
     token = users.login(session=session, email="eve@example.org", password="12345678")
-    row = session.exec(select(LoginSession).where(LoginSession.token == token)).one()
+    row = session.exec(select(LoginSession).where(LoginSession.token_hash == users.hash_token(token))).one()
     row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
     session.add(row)
     session.commit()
@@ -77,4 +77,4 @@ def test_expired_and_unknown_tokens_find_nobody(session):
     # A new login works and cleans up the expired session.
     fresh = users.login(session=session, email="eve@example.org", password="12345678")
     assert users.user_for_token(session=session, token=fresh).id == view.id
-    assert session.exec(select(LoginSession).where(LoginSession.token == token)).first() is None
+    assert session.exec(select(LoginSession).where(LoginSession.token_hash == users.hash_token(token))).first() is None
