@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from sqlmodel import Session, func, select
 
 from engage_reflex.db import session_scope
@@ -41,6 +40,7 @@ from engage_reflex.models import (
 )
 from engage_reflex.services import calliope_io
 from engage_reflex.services.errors import EngageError, NotFound
+from tests.calliope_inputs import input_differences  # the exact comparison of model.inputs
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -163,35 +163,6 @@ def read_original(path: Path, scenario: str | None = None):
         return calliope.read_yaml(path / "model.yaml", scenario=scenario)
 
 
-def input_differences(expected: xr.Dataset, actual: xr.Dataset) -> list[str]:
-    """Variables whose values differ (NaN equals NaN).
-
-    A value given per tech and the same value given per (node, tech) are the same input
-    to Calliope's math, so when only that differs both are compared per (node, tech)
-    where the tech exists.
-    """
-    defined = (expected.carrier_in | expected.carrier_out).any("carriers") & expected.active
-    problems = []
-    for name in sorted(set(expected.data_vars) | set(actual.data_vars)):
-        if name not in expected or name not in actual:
-            problems.append(f"{name}: only in {'original' if name in expected else 'export'}")
-            continue
-        a, b = expected[name], actual[name]
-        if set(a.dims) != set(b.dims):
-            if set(a.dims) ^ set(b.dims) != {"nodes"}:
-                problems.append(f"{name}: dims {a.dims} != {b.dims}")
-                continue
-            a, b = (x.broadcast_like(defined).where(defined) for x in (a, b))
-        a, b = xr.align(a, b.transpose(*a.dims), join="outer")
-        if a.dtype.kind in "fiu" and b.dtype.kind in "fiu":
-            same = np.array_equal(a.values.astype(float), b.values.astype(float), equal_nan=True)
-        else:
-            same = a.fillna("<nan>").equals(b.fillna("<nan>")) if a.dtype.kind == "O" else a.equals(b)
-        if not same:
-            problems.append(f"{name}: values differ")
-    return problems
-
-
 def assert_same_inputs(original, exported) -> None:
     assert input_differences(original.inputs, exported.inputs) == []
     assert list(original.inputs.timesteps.values) == list(exported.inputs.timesteps.values)
@@ -241,11 +212,12 @@ def test_national_scale_import_and_export(session, owner_id, db_url, calliope_ex
     assert report.name == "National-scale example model"
     assert (report.locations, report.technologies, report.nodes, report.links) == (5, 6, 7, 4)
     assert report.timeseries == 5
-    assert report.scenarios == 12  # base + 11 of the 15 overrides; both `scenarios:` skipped
+    assert report.scenarios == 13  # base + 12 of the 15 overrides; both `scenarios:` skipped
     skipped = " ".join(report.warnings)
     for key in ("cold_fusion_with_production_share", "cold_fusion_prod_share",
-                "cold_fusion_with_capacity_share", "time_clustering", "cold_fusion"):
+                "cold_fusion_with_capacity_share", "cold_fusion"):
         assert f"`{key}`" in skipped
+    assert "`time_clustering`" not in skipped  # its data table is kept (test_lossless_import)
     mid = report.model_id
 
     # The three free links share their template as one Technology; the AC line has its own.
@@ -465,12 +437,14 @@ def committed_owner(db_url) -> int:
         return make_user(session)
 
 
-def test_unknown_tech_key_is_refused_and_nothing_is_left(db_url, committed_owner, tmp_path):
+def test_unknown_tech_key_is_kept_with_a_warning(db_url, committed_owner, tmp_path):
+    # Calliope accepts and ignores it; Engage keeps it and says so (a typo shows up here).
     folder = write_tiny_model(tmp_path / "typo", TINY_YAML.replace(
         "    flow_cap_max: 100\n", "    flow_cap_max: 100\n    flow_cap_maxx: 5\n"))
-    with pytest.raises(EngageError, match=r"techs\.pv\.flow_cap_maxx: `flow_cap_maxx` is not a parameter"):
-        _import_in_own_transaction(db_url, committed_owner, folder)
-    assert _model_count(db_url) == 0
+    report = _import_in_own_transaction(db_url, committed_owner, folder)
+    assert [w for w in report.warnings
+            if "not used by Calliope's math: techs.pv.flow_cap_maxx" in w]
+    assert _model_count(db_url) == 1
 
 
 def test_failure_after_writing_rolls_everything_back(db_url, committed_owner, tmp_path):
@@ -520,13 +494,13 @@ def test_calliope_rejections_become_readable_errors(db_url, committed_owner, tmp
 
 
 def test_unrepresentable_override_is_skipped_with_a_warning(session, owner_id, tmp_path):
+    # An override that changes one of the model's own data tables (added ones are kept).
     folder = write_tiny_model(tmp_path / "tables", TINY_YAML.replace(
         "scenarios:\n",
-        "  more_data:\n    data_tables:\n      extra: {table: extra.csv, rows: timesteps,"
-        " columns: [techs, nodes, inputs]}\nscenarios:\n"))
+        "  more_data:\n    data_tables:\n      profiles: {table: extra.csv}\nscenarios:\n"))
     shutil.copy(folder / "profiles.csv", folder / "extra.csv")
     report = calliope_io.import_model_directory(session=session, path=folder, owner_id=owner_id)
-    assert [w for w in report.warnings if "`more_data`" in w and "data_tables" in w]
+    assert [w for w in report.warnings if "`more_data`" in w and "data table(s) profiles" in w]
     names = set(session.exec(select(Scenario.name).where(Scenario.model_id == report.model_id)))
     assert names == {"base", "expensive_pv", "short", "expensive_short"}
 

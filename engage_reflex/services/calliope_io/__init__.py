@@ -28,7 +28,21 @@ Decisions worth knowing:
   diffing the result, so it applies to the exported definition exactly as the original
   override applies to the original files (template overrides such as urban's
   `templates.heat_pipes` become per-link keys).
-* Model-level `data_definitions` stay model-level; Calliope applies them after everything.
+* Model-level `data_definitions` stay model-level; Calliope applies them after everything
+  (they are also the one way to give a link different values at its two nodes).
+* Links and tables: Calliope refuses transmission data over `nodes` in a data table, but
+  its merge of tables spreads a link's table value over every node when the same variable
+  is also given per node for other techs. Import keeps that value on the link (link or
+  technology rows), as Calliope does; the export gives it back as the link's own value.
+* Keys Calliope accepts but its math does not use (a note on a tech, a node attribute, a
+  typo) are kept and exported like any value; import reports them in one warning,
+  "kept but not used by Calliope's math: ...".
+* Overrides that add data tables keep them: the CSV text is stored as a `ModelFile`
+  (kind "data_table", at its path in the model folder) and the override keeps the table's
+  definition, so the export writes the file back and Calliope reads it after the model's
+  own tables, as in the original. An override that changes one of the model's own tables
+  (they are folded into Engage's rows), or adds one that sets a value those tables set
+  too, is skipped with a warning.
 
 Modules:
 

@@ -65,6 +65,8 @@ class ModelDefinition:
         definition = copy.deepcopy(self.definition)
         for table_name, df in self.dataframes.items():
             rel = f"data_tables/{table_name}.csv"
+            if rel in self.files:  # an override's own table file of that name
+                rel = f"data_tables/engage_{table_name}.csv"
             (path / "data_tables").mkdir(exist_ok=True)
             df.to_csv(path / rel)
             for table in definition.get("data_tables", {}).values():

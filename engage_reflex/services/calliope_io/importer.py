@@ -27,6 +27,7 @@ from engage_reflex.models import (
     User,
 )
 from engage_reflex.schemas import ImportReport
+from engage_reflex.services.calliope_io.confine import import_errors
 from engage_reflex.services.calliope_io.loading import (
     _load_with_calliope,
     _math_files,
@@ -34,7 +35,12 @@ from engage_reflex.services.calliope_io.loading import (
     _read_yaml,
     _with_math_paths,
 )
-from engage_reflex.services.calliope_io.resolve import _resolve, _Resolved, _SeriesRef
+from engage_reflex.services.calliope_io.resolve import (
+    _resolve,
+    _Resolved,
+    _SeriesRef,
+    _unused_warning,
+)
 from engage_reflex.services.calliope_io.scenarios import _import_scenarios
 from engage_reflex.services.calliope_io.values import (
     CARRIER_KEYS,
@@ -52,6 +58,7 @@ from engage_reflex.services.errors import EngageError, NotFound
 # ------------------------------------------------------------------------ import
 
 
+@import_errors  # whatever goes wrong reaches the planner as an EngageError
 def import_model_directory(
     *,
     session: Session,
@@ -96,7 +103,9 @@ def import_model_directory(
         model_id=model.id, name=model_name, locations=writer.counts["locations"],
         technologies=writer.counts["technologies"], nodes=writer.counts["nodes"],
         links=writer.counts["links"], timeseries=writer.counts["timeseries"],
-        scenarios=scenarios.count, warnings=writer.warnings + scenarios.warnings,
+        scenarios=scenarios.count,
+        warnings=[w for w in [_unused_warning(resolved.unused)] if w]
+        + writer.warnings + scenarios.warnings,
     )
 
 

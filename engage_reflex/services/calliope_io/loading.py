@@ -7,11 +7,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from engage_reflex.services.calliope_io.confine import ModelFolder
 from engage_reflex.services.calliope_io.values import (
     TABLE_TECH_DEFINITION_VARS,
     _calliope_errors,
@@ -25,17 +27,22 @@ from engage_reflex.services.errors import EngageError
 
 
 def _model_yaml_path(path: Path) -> Path:
-    path = Path(path)
+    """model.yaml in a folder (or the YAML file given), in the model's folder as resolved.
+
+    Only the folder is resolved: a model.yaml that is a symbolic link is checked (and
+    refused if it leads outside the folder) when it is read.
+    """
+    path = Path(path).absolute()
     if path.is_dir():
-        path = path / "model.yaml"
-        if not path.is_file():
-            raise EngageError(f"There is no model.yaml in {path.parent}.")
-        return path.resolve()
-    if not path.is_file():
+        yaml_path = path.resolve() / "model.yaml"
+        if not os.path.lexists(yaml_path):
+            raise EngageError(f"There is no model.yaml in {path}.")
+        return yaml_path
+    if not os.path.lexists(path):
         raise EngageError(f"There is no folder or file at {path}.")
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise EngageError(f"{path.name} is not a YAML file.")
-    return path.resolve()
+    return path.parent.resolve() / path.name
 
 
 class _NoYamlDump(logging.Filter):
@@ -49,49 +56,9 @@ logging.getLogger("calliope.io").addFilter(_NoYamlDump())
 
 
 def _read_yaml(yaml_path: Path):
-    """The whole definition with `import:` resolved (an AttrDict)."""
-    import calliope
-    from ruamel.yaml import YAMLError
-
-    try:
-        return calliope.io.read_rich_yaml(yaml_path)
-    except (YAMLError, ValueError) as exc:
-        bad = _first_unparsable(yaml_path) or yaml_path
-        raise EngageError(f"{_relative_name(bad, yaml_path)} is not valid YAML: {_short(exc)}") from exc
-    except OSError as exc:
-        raise EngageError(f"{yaml_path.name}: cannot read an imported file: {_short(exc)}") from exc
-
-
-def _first_unparsable(path: Path, seen: frozenset = frozenset()) -> Path | None:
-    """Which file (the model or one it imports) does not parse: ruamel cannot tell us."""
-    import ruamel.yaml as ruamel_yaml
-
-    try:
-        loaded = ruamel_yaml.YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except Exception:
-        return path
-    if not isinstance(loaded, dict):
-        return path
-    imports = loaded.get("import") or []
-    for item in imports if isinstance(imports, list) else []:
-        child = (path.parent / str(item)).resolve()
-        if child not in seen and child.is_file():
-            bad = _first_unparsable(child, seen | {path})
-            if bad is not None:
-                return bad
-    return None
-
-
-def _relative_name(path: Path, yaml_path: Path) -> str:
-    try:
-        return path.relative_to(yaml_path.parent).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()).replace('in "<unicode string>", ', "")
-    return text[:300]
+    """The whole definition with `import:` resolved (an AttrDict), read by `confine`:
+    bounded, and refused if it names any file outside the model's folder."""
+    return ModelFolder.for_yaml(yaml_path).read_model(yaml_path)
 
 
 # ------------------------------------------------------------------------ tables
@@ -132,15 +99,16 @@ def _load_with_calliope(raw: dict, yaml_path: Path) -> _Loaded:
     from calliope.preprocess.model_data import ModelDataBuilder
     from calliope.preprocess.model_definition import prepare_model_definition
 
+    folder = ModelFolder.for_yaml(yaml_path)
+    _check_math_files(raw, yaml_path, folder)  # before Calliope reads them (and their imports)
     with _calliope_errors("Calliope cannot load this model"):
         attrs = prepare_model_definition(copy.deepcopy(raw), definition_path=yaml_path)
         priority = model_math.get_math_priority(attrs.config.init)
         built_math = model_math.build_math(
             priority, attrs.math.init, validate=attrs.config.init.pre_validate_math_strings)
-        tables = [
-            DataTable(name, table, None, yaml_path)
-            for name, table in attrs.definition.data_tables.root.items()
-        ]
+    tables = [_data_table(DataTable, name, table, yaml_path, folder)
+              for name, table in attrs.definition.data_tables.root.items()]
+    with _calliope_errors("Calliope cannot load this model"):
         builder = ModelDataBuilder(attrs.config.init, attrs.definition, built_math, tables)
         tech_data, table_nodes, table_dataset = (
             builder.tech_data_from_tables, builder.model_definition.nodes, builder.dataset)
@@ -151,6 +119,42 @@ def _load_with_calliope(raw: dict, yaml_path: Path) -> _Loaded:
         tables=_tables_from(tables, tech_data, table_nodes, table_dataset),
         known=_math_names(attrs.math.init.model_dump()),
     )
+
+
+def _check_math_files(raw: dict, yaml_path: Path, folder: ModelFolder) -> None:
+    """Read each custom math file (with its imports) the confined, bounded way first."""
+    math_paths = ((raw.get("config") or {}).get("init") or {}).get("math_paths") or {}
+    if not isinstance(math_paths, dict):
+        raise EngageError("config.init.math_paths must map math names to file names.")
+    for key, value in math_paths.items():
+        folder.read_yaml_file(value, key=f"config.init.math_paths.{key}", where=yaml_path)
+
+
+def _data_table(data_table_type, name: str, table, yaml_path: Path, folder: ModelFolder):
+    """Calliope's DataTable of one table, its file checked first and its errors named."""
+    key = f"data_tables.{name}.table"
+    file = table.table
+    if ".csv" not in Path(file).suffixes:
+        raise EngageError(f"{key}: {file} is not a .csv file; Engage reads data tables from CSV "
+                          "files in the model's folder.")
+    folder.check_table(file, key=key)
+    try:
+        loaded = data_table_type(name, table, None, yaml_path)
+        data = loaded.dataset
+        if not data.data_vars or all(bool(data[v].isnull().all()) for v in data.data_vars):
+            raise EngageError(f"{key}: the data table {file} has no data (only its header?).")
+        return loaded
+    except EngageError:
+        raise
+    except Exception as exc:  # pandas, xarray or Calliope on a CSV that does not fit
+        from engage_reflex.services.calliope_io.values import _calliope_message
+
+        reason = _calliope_message(exc)
+        if type(exc).__name__ == "EmptyDataError":
+            reason = "the file is empty"
+        elif isinstance(exc, UnicodeDecodeError):
+            reason = "the file is not UTF-8 text; save it with the UTF-8 encoding"
+        raise EngageError(f"{key}: Engage cannot read the data table {file}: {reason[:300]}") from exc
 
 
 def _math_names(all_math: dict) -> set[str]:
@@ -229,21 +233,19 @@ def _collect_series(var: str, frame: pd.DataFrame, owner: list, extra: tuple, va
 
 
 def _math_files(config: dict, yaml_path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Custom math files (path relative to the model folder -> text) and their new paths."""
+    """Custom math files (path relative to the model folder -> text) and their new paths.
+
+    Only files inside the model folder are read (`confine`); their path relative to the
+    folder is kept."""
     math_paths = ((config.get("init") or {}).get("math_paths")) or {}
     files: dict[str, str] = {}
     new_paths: dict[str, str] = {}
-    base = yaml_path.parent
+    folder = ModelFolder.for_yaml(yaml_path)
     for key, rel in math_paths.items():
-        source = Path(rel) if Path(rel).is_absolute() else (base / rel)
-        try:
-            content = source.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise EngageError(f"config.init.math_paths.{key}: cannot read {rel}.") from exc
-        try:
-            stored = source.resolve().relative_to(base).as_posix()
-        except ValueError:  # outside the model folder: keep it next to model.yaml
-            stored = f"math/{source.name}"
+        name = f"config.init.math_paths.{key}"
+        source = folder.inside(rel, key=name, where=None)
+        content = folder.read_text(source, key=name, where=None, value=str(rel))
+        stored = source.relative_to(folder.root).as_posix()
         files[stored] = content
         new_paths[key] = stored
     return files, new_paths

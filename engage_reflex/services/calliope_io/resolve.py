@@ -52,12 +52,15 @@ class _Resolved:
     link_templates: dict[str, str]  # link -> transmission template it shares
     templates: dict[str, dict]  # template name -> resolved, canonical definition
     series: list[_SeriesRef]
+    # Keys Calliope accepts but its math does not use ("techs.pv.my_note"): kept, reported.
+    unused: list[str] = dataclasses.field(default_factory=list)
 
 
 def _resolve(raw: dict, tables: _Tables, *, known: set[str] | None, with_series: bool) -> _Resolved:
     """Resolve templates and fold table values in, keeping Calliope's precedence.
 
-    With `known` (parameter names of the math), YAML keys outside it are refused.
+    With `known` (parameter names of the math), keys outside it are listed in `unused`
+    (Calliope keeps them in its inputs and ignores them; so does Engage).
     """
     from calliope.attrdict import AttrDict
     from calliope.preprocess.model_definition import TemplateSolver
@@ -88,11 +91,11 @@ def _resolve(raw: dict, tables: _Tables, *, known: set[str] | None, with_series:
         name: _canonical_tech(f"templates.{name}", _plain(solver.resolved_templates[name]))
         for name in set(model.link_templates.values())
     }
-    if known is not None:
-        _check_known_keys(model, known)
     _fold_plain_table_values(model, tables)
     if with_series:
         _attach_series(model, tables)
+    if known is not None:
+        model.unused = _unused_keys(model, known)
     return model
 
 
@@ -173,17 +176,38 @@ def _resolve_nodes(yaml_nodes: dict, table_node_techs: dict, techs: dict) -> dic
     return nodes
 
 
-def _check_known_keys(model: _Resolved, known: set[str]) -> None:
-    """Refuse keys no math file defines: Calliope would silently ignore a typo."""
-    keys = [(f"techs.{tech}", key) for tech, d in model.techs.items() for key in d]
-    keys += [(f"nodes.{node}.techs.{tech}", key) for node, d in model.nodes.items()
-             for tech, params in d["techs"].items() for key in params]
-    for path, key in keys:
-        if key not in known and key not in EXTRA_TECH_KEYS:
-            raise EngageError(
-                f"{path}.{key}: `{key}` is not a parameter of Calliope's math or of this "
-                "model's math files (check the spelling)."
-            )
+# Keys that describe rather than parameterise; Calliope's math needs none of them.
+_DESCRIPTIVE_KEYS = {"description", "techs", "template"}
+
+
+def _unused_keys(model: _Resolved, known: set[str]) -> list[str]:
+    """Paths of keys no math file uses: Calliope keeps them as inputs and ignores them."""
+    used = known | EXTRA_TECH_KEYS | _DESCRIPTIVE_KEYS
+    paths = [f"techs.{tech}.{key}" for tech, d in model.techs.items() for key in d]
+    for node, attrs in model.nodes.items():
+        paths += [f"nodes.{node}.{key}" for key in attrs]
+        paths += [f"nodes.{node}.techs.{tech}.{key}" for tech, params in attrs["techs"].items()
+                  for key in params]
+    paths += [f"data_definitions.{key}" for key in model.data_definitions]
+    paths += [f"data_tables ({ref.source}).{ref.param}" for ref in model.series]
+    unused = [path for path in paths if path.rsplit(".", 1)[-1] not in used]
+    return list(dict.fromkeys(unused))
+
+
+def _unused_warning(unused: list[str], limit: int = 20) -> str | None:
+    if not unused:
+        return None
+    shown = ", ".join(unused[:limit]) + (f" and {len(unused) - limit} more" if len(unused) > limit else "")
+    return (f"kept but not used by Calliope's math: {shown} (check the spelling if you meant "
+            "one of Calliope's parameters).")
+
+
+def _link_ends(model: _Resolved, tech: str | None) -> tuple[str, ...]:
+    """The two nodes of a link (empty for anything that is not a link)."""
+    definition = model.techs.get(tech) if tech is not None else None
+    if not definition or not all(definition.get(k) for k in LINK_KEYS):
+        return ()
+    return tuple(definition[k] for k in LINK_KEYS)
 
 
 def _fold_plain_table_values(model: _Resolved, tables: _Tables) -> None:
@@ -224,6 +248,12 @@ def _fold_into_tech(model: _Resolved, tech: str, param: str, table: _Param) -> N
 
 
 def _fold_into_node(model: _Resolved, node: str, tech: str, param: str, table: _Param) -> None:
+    if node in _link_ends(model, tech)[:1]:
+        # A link's value seen at its nodes: Calliope refuses transmission data over `nodes`
+        # in a table, so this is a table value of the link itself that merging with a
+        # per-node table spread over every node (equal at both ends). Keep it on the link.
+        _fold_into_tech(model, tech, param, table)
+        return
     own = model.nodes.get(node, {}).get("techs", {}).get(tech)
     if own is None:
         return  # tech not at this node: Calliope drops the value too
@@ -267,6 +297,11 @@ def _keep_model_series(model: _Resolved, ref: _SeriesRef) -> None:
 
 
 def _keep_node_series(model: _Resolved, ref: _SeriesRef) -> None:
+    ends = _link_ends(model, ref.tech)
+    if ends:
+        if ref.node == ends[0]:  # a link's own series, spread over every node (see above)
+            _keep_tech_series(model, dataclasses.replace(ref, node=None))
+        return
     own = model.nodes.get(ref.node, {}).get("techs", {}).get(ref.tech)
     if own is None:
         return

@@ -11,8 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
-from engage_reflex.models import Scenario, ScenarioLink, ScenarioNode
-from engage_reflex.services.calliope_io.loading import _math_files, _Tables, _with_math_paths
+from engage_reflex.models import ModelFile, Scenario, ScenarioLink, ScenarioNode
+from engage_reflex.services.calliope_io.loading import (
+    _collect_table_values,
+    _math_files,
+    _Tables,
+    _with_math_paths,
+)
 from engage_reflex.services.calliope_io.resolve import _definition, _resolve, _Resolved
 from engage_reflex.services.calliope_io.values import (
     BASE_SCENARIO,
@@ -38,13 +43,19 @@ class _ScenarioResult:
 
 def _import_scenarios(session: Session, model_id: int, raw: dict, base: _Resolved,
                       tables: _Tables, yaml_path: Path, files: dict[str, str]) -> _ScenarioResult:
-    """A "base" scenario, then one per representable override and per `scenarios:` entry."""
+    """A "base" scenario, then one per representable override and per `scenarios:` entry.
+
+    Data tables an override adds are kept with their data: the CSV's text is stored as a
+    model file (kind "data_table") at its path in the model folder, where the override's
+    `table:` names it, so an export anywhere writes it back next to model.yaml.
+    """
     overrides = dict(raw.get("overrides") or {})
     scenario_lists = dict(raw.get("scenarios") or {})
     session.add(Scenario(model_id=model_id, name=BASE_SCENARIO,
                          description="The model as imported, with no overrides."))
     names = {BASE_SCENARIO}
     warnings: list[str] = []
+    table_files: dict[str, str] = {}
     base_definition = _definition(base)
     candidates = [(name, "override", [name]) for name in overrides]
     candidates += [(name, "scenario", None) for name in scenario_lists]
@@ -54,10 +65,16 @@ def _import_scenarios(session: Session, model_id: int, raw: dict, base: _Resolve
             continue
         try:
             sources = sources or _expand_scenario(name, scenario_lists, overrides)
-            diff = _scenario_overrides(raw, name, base_definition, tables, yaml_path, files)
+            diff, new_files = _scenario_overrides(raw, name, base_definition, tables, yaml_path,
+                                                  files)
         except EngageError as exc:
             warnings.append(f"Skipped {kind} `{name}`: {exc.message}")
             continue
+        for path, content in new_files.items():
+            if path not in table_files and path not in files:
+                session.add(ModelFile(model_id=model_id, path=path, kind="data_table",
+                                      content=content))
+                table_files[path] = content
         session.add(Scenario(
             model_id=model_id, name=name, overrides=_to_json(diff), source_overrides=sources,
             description=f"Calliope {kind} `{name}`" + (
@@ -85,22 +102,82 @@ def _expand_scenario(name: str, scenarios: dict, overrides: dict, seen=()) -> li
 
 
 def _scenario_overrides(raw: dict, name: str, base_definition: dict, tables: _Tables,
-                        yaml_path: Path, files: dict[str, str]) -> dict:
-    """What applying `name` the Calliope way changes, as an override on Engage's definition."""
+                        yaml_path: Path, files: dict[str, str]) -> tuple[dict, dict[str, str]]:
+    """What applying `name` the Calliope way changes, as an override on Engage's definition,
+    and the data-table files it adds (path -> text)."""
     from calliope.preprocess.model_definition import _load_scenario_overrides
 
     with _calliope_errors("Calliope rejects it"):
         applied, _ = _load_scenario_overrides(copy.deepcopy(dict(raw)), name)
     applied = _plain(applied)
+    added_tables: dict[str, dict] = {}
+    table_files: dict[str, str] = {}
     if applied.get("data_tables") != raw.get("data_tables"):
-        raise EngageError("it changes data_tables, which need files Engage does not keep "
-                          "for overrides.")
+        added_tables, table_files = _added_tables(raw, applied, tables, yaml_path)
     resolved = _resolve(applied, tables, known=None, with_series=False)
     new_files, math_paths = _math_files(resolved.config, yaml_path)
     if any(files.get(path) != content for path, content in new_files.items()):
         raise EngageError("it needs math files that the model itself does not use.")
     resolved.config = _with_math_paths(resolved.config, math_paths)
-    return _diff(base_definition, _definition(resolved), ())
+    diff = _diff(base_definition, _definition(resolved), ())
+    if added_tables:
+        diff["data_tables"] = added_tables
+    return diff, table_files
+
+
+def _added_tables(raw: dict, applied: dict, tables: _Tables,
+                  yaml_path: Path) -> tuple[dict[str, dict], dict[str, str]]:
+    """The data tables an override adds, with the text of their files.
+
+    They stay data tables in the export, after the model's own (Calliope's order: a later
+    table wins). The model's own tables are folded into Engage's rows, so an override that
+    changes one of them, or adds a table setting a value they set, cannot be kept.
+    """
+    from calliope.preprocess.data_tables import DataTable
+    from calliope.schemas.data_table_schema import CalliopeDataTable
+
+    from engage_reflex.services.calliope_io.confine import ModelFolder
+
+    own = raw.get("data_tables") or {}
+    new = applied.get("data_tables") or {}
+    changed = [name for name in own if new.get(name) != own[name]]
+    if changed:
+        raise EngageError(
+            f"it changes the model's own data table(s) {', '.join(changed)}; Engage keeps "
+            "overrides that add data tables, not ones that change the model's tables.")
+    folder = ModelFolder.for_yaml(yaml_path)
+    added: dict[str, dict] = {}
+    files: dict[str, str] = {}
+    values: dict[tuple, object] = {}
+    for name, definition in new.items():
+        if name in own:
+            continue
+        key = f"data_tables.{name}.table"
+        table = definition.get("table")
+        if ".csv" not in Path(str(table)).suffixes:
+            raise EngageError(f"`{key}` is {table}, not a CSV file; `calliope run` cannot read "
+                              "it either.")
+        path = folder.inside(table, key=key, where=None, relative_to=folder.root)
+        stored = path.relative_to(folder.root).as_posix()
+        files[stored] = folder.read_text(path, key=key, where=None, value=str(table))
+        added[name] = {**copy.deepcopy(definition), "table": stored}
+        with _calliope_errors(f"data_tables.{name}"):
+            loaded = DataTable(name, CalliopeDataTable(**added[name]), None, folder.root / "model.yaml")
+            for var in loaded.dataset.data_vars:
+                _collect_table_values(str(var), loaded.dataset[var], values)
+    clash = sorted({key for key in values if key in tables.values and tables.values[key].plain},
+                   key=str)
+    if clash:
+        described = ", ".join(_describe_key(key) for key in clash[:5])
+        raise EngageError(f"it adds data tables that set {described}, which the model's own data "
+                          "tables set too; Engage cannot keep that order of tables.")
+    return added, files
+
+
+def _describe_key(key: tuple) -> str:
+    tech, node, param = key
+    where = " at ".join(part for part in (tech, node) if part)
+    return f"`{param}`" + (f" of {where}" if where else "")
 
 
 def _descend(path: tuple) -> bool:
