@@ -1,13 +1,23 @@
-"""Email the planner when a run failed or took long. Only with SENDGRID_API_KEY set; never raises."""
+"""Email the planner when a run failed or took long. Only with SENDGRID_API_KEY set; never raises.
+
+Every way a run can end goes through `run_finished`: the jobs themselves, rq's failure callbacks
+and work-horse-killed handler, and the reconciler, which also sweeps up runs finished by a
+process that cannot send alerts (the web app's list_runs/get_run). Each run is alerted at most
+once: `run_finished` first claims the run's `alerted_at` with a conditional UPDATE.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Run, RunStatus, User
-from engage_reflex.services.runs import as_utc
+from engage_reflex.services.runs import as_utc, utcnow
 from engage_reflex.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -44,6 +54,15 @@ def run_finished(run_id: int) -> None:
     try:
         settings = get_settings()
         with session_scope() as session:
+            claimed = session.exec(
+                update(Run)
+                .where(Run.id == run_id, Run.alerted_at.is_(None), Run.status.in_(_FINAL))
+                .values(alerted_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+            if not claimed:  # already alerted (or not finished)
+                return
             run = session.get(Run, run_id)
             if run is None:
                 return
@@ -59,6 +78,27 @@ def run_finished(run_id: int) -> None:
         send(alert, api_key=settings.sendgrid_api_key, sender=settings.email_from)
     except Exception:  # an alert must never change how a run ends
         LOGGER.exception("could not send the alert for run %s", run_id)
+
+
+_FINAL = [s.value for s in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)]
+
+
+def send_pending_alerts(*, within: timedelta = timedelta(days=1), limit: int = 50) -> list[int]:
+    """Alert the runs that finished (within `within`) without their alert: ended by a process
+    that does not send alerts, or by one that died before sending it. Returns their ids."""
+    try:
+        with session_scope() as session:
+            ids = list(session.exec(
+                select(Run.id)
+                .where(Run.alerted_at.is_(None), Run.status.in_(_FINAL), Run.finished_at >= utcnow() - within)
+                .order_by(Run.id).limit(limit)
+            ).all())
+    except Exception:
+        LOGGER.exception("could not look for runs to alert")
+        return []
+    for run_id in ids:
+        run_finished(run_id)
+    return ids
 
 
 def send(alert: Alert, *, api_key: str, sender: str) -> None:

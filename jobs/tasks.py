@@ -7,16 +7,22 @@ solve_run (long queue): build the backend, solve, write results, record the outc
 Each step opens its own short transactions (session_scope) and never holds one open while
 calliope works. Whatever goes wrong ends on the row as `failed` with a planner message: the
 jobs catch what they can, rq's on_failure/on_stopped callbacks and the worker's
-work-horse-killed handler catch the rest, and services.runs.reconcile_stale_runs is the last
-safety net. All of them write through update_active_run, so the first terminal status wins.
+work-horse-killed handler catch the rest, and the reconciler every worker runs on a schedule
+(jobs/reconciler.py, services.runs.reconcile_runs) is the last safety net. All of them write
+through update_active_run, so the first terminal status wins - except that a success reported
+after the run was failed as "worker lost" still wins (runs.succeed_run).
+
+Each job first claims its run (runs.claim_run: only the job the row names, only while the run is
+queued), so a duplicate or stale job never runs a step twice. Timings keep queue waiting
+(`build_wait_s`, `solve_wait_s`, `wait_s`) apart from the workers' time (`total_s`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
-import traceback
 from pathlib import Path
 
 from rq import get_current_job
@@ -26,7 +32,16 @@ from engage_reflex.db import session_scope
 from engage_reflex.models import Run, RunStatus
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.errors import EngageError
-from engage_reflex.services.runs import QUEUE_DOWN_MESSAGE, as_utc, fail_run, update_active_run, utcnow
+from engage_reflex.services.runs import (
+    QUEUE_DOWN_MESSAGE,
+    as_utc,
+    claim_run,
+    fail_run,
+    hand_over,
+    succeed_run,
+    update_active_run,
+    utcnow,
+)
 from engage_reflex.settings import get_settings
 from jobs import calliope_runner
 from jobs.calliope_runner import INPUTS_PICKLE, ModelReadError, time_limit_message
@@ -49,6 +64,26 @@ def _fail(run_id: int, message: str, log: str | None = None, **extra) -> bool:
         return fail_run(session=session, run_id=run_id, message=message, log=log, **extra)
 
 
+def _claim(run_id: int, step: str, status: RunStatus, **values) -> dict | None:
+    """Take the queued run for this job; None if it is not waiting for this job (any more).
+    Returns what the job needs from the row, and how long the run waited for this job."""
+    job = get_current_job()
+    job_id = job.id if job is not None else jobqueue.run_job_id(run_id, step)
+    worker_name = (getattr(job, "worker_name", None) if job is not None else None) or os.environ.get("RQ_WORKER_ID")
+    now = utcnow()
+    with session_scope() as session:
+        if not claim_run(session=session, run_id=run_id, job_id=job_id, status=status, worker_name=worker_name,
+                         **values):
+            return None
+        run = session.get(Run, run_id)
+        queued_at = as_utc(run.queued_at or run.created_at)
+        return {
+            "wait_s": round(max(0.0, (now - queued_at).total_seconds()), 3) if queued_at else 0.0,
+            "solver": str(getattr(run.solver, "value", run.solver)),
+            "timings": dict(run.timings or {}),
+        }
+
+
 def _job_timeout(default: int) -> int:
     job = get_current_job()
     return int(job.timeout) if job is not None and job.timeout else default
@@ -59,8 +94,12 @@ def _progress(run_id: int, percent: int, message: str) -> None:
     _update(run_id, progress=percent, message=message)
     job = get_current_job()
     if job is not None:
-        job.meta.update(progress=percent, message=message)
-        job.save_meta()
+        try:  # for rq-dashboard only: never let Redis (restarting, say) stop a solve
+            if job.connection.exists(job.key):  # not to recreate a job Redis lost as a bare hash
+                job.meta.update(progress=percent, message=message)
+                job.save_meta()
+        except Exception as exc:
+            LOGGER.warning("could not save the progress of job %s in Redis: %s", job.id, exc)
 
 
 # --- build ----------------------------------------------------------------------------------
@@ -68,10 +107,11 @@ def _progress(run_id: int, percent: int, message: str) -> None:
 def build_run(run_id: int) -> str:
     timeout = _job_timeout(get_settings().short_job_timeout)
     t0, cpu0 = time.monotonic(), time.process_time()
-    if not _update(run_id, status=RunStatus.building, progress=5, message="Preparing the model",
-                   started_at=utcnow()):
-        return "skipped: the run is no longer active"
-    timings: dict[str, float] = {}
+    claimed = _claim(run_id, "build", RunStatus.building, progress=5, message="Preparing the model",
+                     started_at=utcnow())
+    if claimed is None:
+        return "skipped: the run is not waiting for this job"
+    timings: dict[str, float] = {"build_wait_s": claimed["wait_s"]}
     try:
         model_def = _export(run_id)
         timings["export_s"] = time.monotonic() - t0
@@ -99,24 +139,27 @@ def build_run(run_id: int) -> str:
         if isinstance(exc, JobTimeoutException) or time.monotonic() - t0 >= timeout:
             _fail(run_id, time_limit_message(timeout))
             return "failed: timeout"
-        _fail(run_id, f"Preparing the model failed unexpectedly ({type(exc).__name__}: {exc}).",
-              log=traceback.format_exc())
+        message = f"Preparing the model failed unexpectedly ({type(exc).__name__}: {exc})."
+        # The traceback goes to the run's raw log (run.log), the planner's log gets the words.
+        _fail(run_id, message, log=calliope_runner.record_failure(run_dir(run_id), message, exc))
         raise  # keep it visible in rq's failed registry too
 
     timings["build_job_s"] = time.monotonic() - t0
     timings["build_job_cpu_s"] = time.process_time() - cpu0
-    applied = _update(run_id, input_hash=input_hash, progress=25, message="Model ready; waiting for a solver",
-                      timings={k: round(v, 3) for k, v in timings.items()})
+    # The run waits again, now for a solver: recorded before the enqueue, so the solve job finds
+    # the run expecting it (and the reconciler puts it back if the job vanishes).
+    with session_scope() as session:
+        applied = hand_over(session=session, run_id=run_id, job_id=jobqueue.run_job_id(run_id, "solve"),
+                            input_hash=input_hash, progress=25, message="Model ready; waiting for a solver",
+                            timings={k: round(v, 3) for k, v in timings.items()})
     if not applied:
         return "skipped: cancelled while preparing"
     try:
-        job = jobqueue.enqueue_run_step(run_id, "solve")
+        jobqueue.enqueue_run_step(run_id, "solve")
     except Exception:
         LOGGER.exception("could not enqueue the solve of run %s", run_id)
         _fail(run_id, QUEUE_DOWN_MESSAGE)
         return "failed: queue"
-    # After the enqueue: reconcile_stale_runs follows a finished build job to its solve job.
-    _update(run_id, rq_job_id=job.id)
     return "prepared"
 
 
@@ -125,13 +168,10 @@ def build_run(run_id: int) -> str:
 def solve_run(run_id: int) -> str:
     timeout = _job_timeout(get_settings().long_job_timeout)
     t0, cpu0 = time.monotonic(), time.process_time()
-    if not _update(run_id, status=RunStatus.solving, progress=30, message="Loading the model"):
-        return "skipped: the run is no longer active"
-    with session_scope() as session:
-        run = session.get(Run, run_id)
-        solver = str(getattr(run.solver, "value", run.solver))
-        build_timings = dict(run.timings or {})
-        started_at = run.started_at
+    claimed = _claim(run_id, "solve", RunStatus.solving, progress=30, message="Loading the model")
+    if claimed is None:
+        return "skipped: the run is not waiting for this job"
+    solver, build_timings, solve_wait_s = claimed["solver"], claimed["timings"], claimed["wait_s"]
     directory = run_dir(run_id)
     log = ""
     try:
@@ -159,8 +199,10 @@ def solve_run(run_id: int) -> str:
         if isinstance(exc, JobTimeoutException) or time.monotonic() - t0 >= timeout - 1:
             _fail(run_id, time_limit_message(timeout), log=log)
             return _finish(run_id, "failed: timeout")
-        _fail(run_id, f"The run failed unexpectedly ({type(exc).__name__}: {exc}).",
-              log=log + "\n" + traceback.format_exc())
+        message = f"The run failed unexpectedly ({type(exc).__name__}: {exc})."
+        # solve_model already put the traceback in the raw log (run.log) when it set calliope_log.
+        _fail(run_id, message, log=log if hasattr(exc, "calliope_log") else
+              calliope_runner.record_failure(directory, message, exc, info=log))
         _finish(run_id, "failed")
         raise
 
@@ -175,14 +217,28 @@ def solve_run(run_id: int) -> str:
         return _finish(run_id, f"failed: {outcome.termination}")
 
     finished = utcnow()
-    total = (finished - as_utc(started_at)).total_seconds() if started_at else timings["solve_job_s"]
-    timings["total_s"] = round(total, 3)
-    objective = outcome.objective
-    message = f"Solved in {total:.1f} s" + (f" (objective {objective:.7g})." if objective is not None else ".")
-    _update(run_id, status=RunStatus.succeeded, progress=100, message=message, termination=outcome.termination,
-            objective=objective, timings=timings, log=outcome.log, artefact_dir=_relative_to_data_dir(outcome.results_dir),
-            artefacts=outcome.artefacts, finished_at=finished)
-    return _finish(run_id, "succeeded")
+    # The workers' time (building + solving), apart from the time the run waited for them.
+    work = float(build_timings.get("build_job_s", 0.0)) + timings["solve_job_s"]
+    wait = float(build_timings.get("build_wait_s", 0.0)) + solve_wait_s
+    timings.update(solve_wait_s=solve_wait_s, wait_s=round(wait, 3), total_s=round(work, 3))
+    message = solved_message(work, wait, outcome.objective)
+    with session_scope() as session:
+        applied = succeed_run(session=session, run_id=run_id, progress=100, message=message,
+                              termination=outcome.termination, objective=outcome.objective, timings=timings,
+                              log=outcome.log, artefact_dir=_relative_to_data_dir(outcome.results_dir),
+                              artefacts=outcome.artefacts, finished_at=finished)
+    return _finish(run_id, "succeeded" if applied else "skipped: the run was cancelled meanwhile")
+
+
+def solved_message(work_s: float, wait_s: float, objective: float | None) -> str:
+    """"Solved in 0.5 s (waited 20 s for a worker; objective 3.4e+04)." - the time counted is the
+    workers' (building and solving); waiting on the queues is said apart."""
+    details = []
+    if wait_s >= 0.5:
+        details.append(f"waited {wait_s:.0f} s for a worker" if wait_s >= 2 else f"waited {wait_s:.1f} s for a worker")
+    if objective is not None:
+        details.append(f"objective {objective:.7g}")
+    return f"Solved in {work_s:.1f} s" + (f" ({'; '.join(details)})." if details else ".")
 
 
 def _relative_to_data_dir(path: Path) -> str:
@@ -245,7 +301,8 @@ def on_job_failure(job, connection, exc_type, exc_value, tb) -> None:
                    "restarted or run out of memory). Please start the run again.")
     else:
         message = f"The run failed unexpectedly ({name}: {exc_value})."
-    log = "".join(traceback.format_exception(exc_type, exc_value, tb)) if exc_value is not None else None
+    # The traceback goes to the run's raw log (run.log), the planner's log gets the words.
+    log = calliope_runner.record_failure(run_dir(run_id), message, exc_value) if exc_value is not None else None
     if _fail(run_id, message, log=log):
         _finish(run_id, "failed")
 

@@ -63,3 +63,14 @@ class Run(SQLModel, table=True):
     created_at: datetime = created_at_field()
     started_at: datetime | None = optional_time_field()
     finished_at: datetime | None = optional_time_field()
+    # Supervision (services/runs.py reconcile_runs, jobs/reconciler.py). `queued_at`: when the
+    # run's current step (rq_job_id) was first put on its queue; `enqueue_count`: how often the
+    # reconciler has put the run back on a queue (its job vanished from Redis), all steps together. `worker_name`: the RQ worker
+    # holding a building/solving run, whose parent process refreshes `heartbeat_at` while it runs.
+    queued_at: datetime | None = optional_time_field()
+    enqueue_count: int = Field(default=0)
+    worker_name: str | None = Field(default=None, max_length=100)
+    heartbeat_at: datetime | None = optional_time_field()
+    # When the owner's alert for the finished run was sent or found unnecessary (jobs/alerts.py):
+    # each finished run is alerted at most once, whichever process finished it.
+    alerted_at: datetime | None = optional_time_field()

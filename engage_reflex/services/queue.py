@@ -7,8 +7,11 @@ referred to by dotted path, so the web app never imports the job code (and calli
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import time
+from datetime import datetime
 from typing import Literal
 
 from redis import Redis
@@ -16,6 +19,8 @@ from rq import Callback, Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
+from rq.utils import utcparse
+from rq.worker import Worker
 
 from engage_reflex.settings import get_settings
 
@@ -127,3 +132,61 @@ def stop_job(job_id: str) -> str | None:
         except InvalidJobOperation:  # it finished in between
             pass
     return status
+
+
+def worker_heartbeat(worker_name: str | None, job_id: str | None) -> datetime | None:
+    """When the RQ worker `worker_name` last sent a heartbeat to Redis, if it is still running the
+    job `job_id` (None: the worker or the job is gone, or the job is not running on it)."""
+    if not worker_name or not job_id:
+        return None
+    conn = redis_connection()
+    with conn.pipeline(transaction=False) as pipe:
+        pipe.hmget(Worker.redis_worker_namespace_prefix + worker_name, ["last_heartbeat", "death"])
+        pipe.hmget(Job.key_for(job_id), ["status", "worker_name"])
+        (beat, death), (status, holder) = pipe.execute()
+    if not beat or death or status != b"started" or holder != worker_name.encode():
+        return None
+    return utcparse(beat.decode())
+
+
+# --- one run per double click -----------------------------------------------------------------
+
+_PENDING = b"pending"
+
+
+def start_key(*parts: object) -> str:
+    """The Redis key naming one kind of run start (who, what, with which options)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f"engage:{get_settings().queue_prefix}start:{digest}"
+
+
+def reserve_start(key: str, seconds: float, wait_s: float = 2.0) -> tuple[bool, int | None]:
+    """Take the right to start the run named by `key` for `seconds` (an atomic SET NX, so it holds
+    across processes). Returns (True, None) to the caller that got it; the others get (False, id of
+    the run it started), or (False, None) if that run was not recorded within `wait_s`."""
+    conn = redis_connection()
+    ttl_ms = max(1, int(seconds * 1000))
+    deadline = time.monotonic() + wait_s
+    while True:
+        if conn.set(key, _PENDING, nx=True, px=ttl_ms):
+            return True, None
+        value = conn.get(key)
+        if value is None:  # expired or released in between: try to take it again
+            continue
+        if value != _PENDING:
+            return False, int(value)
+        if time.monotonic() > deadline:
+            return False, None
+        time.sleep(0.02)
+
+
+def take_over_start(key: str, seconds: float) -> None:
+    redis_connection().set(key, _PENDING, px=max(1, int(seconds * 1000)))
+
+
+def record_start(key: str, run_id: int, seconds: float) -> None:
+    redis_connection().set(key, run_id, px=max(1, int(seconds * 1000)))
+
+
+def release_start(key: str) -> None:
+    redis_connection().delete(key)

@@ -4,16 +4,30 @@ The Run row is the source of truth for a run's status; the worker writes it (job
 the UI polls it. Every change to a run that may race with the worker goes through
 `update_active_run`, a conditional UPDATE that only touches a run still queued, building or
 solving, so a late writer can never turn a finished run back into a running one.
+
+Life of a run: `queued` (its current step's job, `rq_job_id`, waits on a queue: first the build,
+then again the solve) -> `building`/`solving` (a worker claimed the job: `claim_run` records
+`worker_name`, and the worker's parent process refreshes `heartbeat_at`) -> a final status.
+`reconcile_runs` (run on a schedule by every worker, jobs/reconciler.py, and cheaply by
+list_runs/get_run) keeps that true when processes or Redis die:
+- a queued run whose job vanished from Redis is put back on its queue (the row is the truth), at
+  most ENGAGE_MAX_REENQUEUES times, then failed;
+- a building/solving run is failed only when the worker holding it has shown no sign of life
+  (neither the row's heartbeat nor its Redis heartbeat) for ENGAGE_WORKER_DEAD_SECONDS: a job
+  missing from Redis (Redis restarted) is no proof that its work horse is dead;
+- a result that arrives is never discarded: a run failed only because its worker was presumed
+  lost (termination LOST_TERMINATIONS) still takes the success its solve reports afterwards.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
 from engage_reflex.models import EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
@@ -33,9 +47,18 @@ QUEUE_DOWN_MESSAGE = (
     "The job queue is not reachable, so the run could not start. Please try again in a minute; "
     "if it keeps failing, tell the administrator (the Redis service may be down)."
 )
-# A run whose enqueue has not been recorded yet is left alone for this long (start_run is
-# between its commit and the enqueue, or is about to mark it failed itself).
-_ENQUEUE_GRACE = timedelta(seconds=60)
+# A queued run whose job is not (yet) in Redis is left alone for this long: start_run or the
+# build job is between recording the step and enqueueing it (or about to fail the run itself).
+_ENQUEUE_GRACE = timedelta(seconds=5)
+# Terminations recorded when a run is failed because its worker or job was presumed lost; a
+# success reported afterwards still wins over them.
+WORKER_LOST = "worker lost"
+QUEUE_LOST = "job lost"
+LOST_TERMINATIONS = (WORKER_LOST, QUEUE_LOST)
+WORKER_LOST_MESSAGE = (
+    "The worker running this run stopped without reporting back (it may have been restarted, or the "
+    "server ran out of memory). Please start the run again; if it fails again, tell the administrator."
+)
 
 
 def utcnow() -> datetime:
@@ -58,6 +81,57 @@ def update_active_run(*, session: Session, run_id: int, **values) -> bool:
             values[key] = values[key].value
     stmt = update(Run).where(Run.id == run_id, Run.status.in_(_ACTIVE_VALUES)).values(**values)
     # No in-session bookkeeping: callers that hold the row refresh it.
+    result = session.exec(stmt.execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount > 0
+
+
+def claim_run(*, session: Session, run_id: int, job_id: str, status: RunStatus, worker_name: str | None,
+              **values) -> bool:
+    """A worker takes a queued run for its job: only the job the row names (`rq_job_id`) can, and
+    only once (a duplicate or stale job finds the run no longer queued). Commits; True if taken."""
+    now = utcnow()
+    stmt = (update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.queued.value, Run.rq_job_id == job_id)
+            .values(status=status.value, worker_name=worker_name, heartbeat_at=now, **values))
+    result = session.exec(stmt.execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount > 0
+
+
+def hand_over(*, session: Session, run_id: int, job_id: str, **values) -> bool:
+    """The build is done: the run waits again (queued) for its next step's job `job_id`."""
+    now = utcnow()
+    stmt = (update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.building.value)
+            .values(status=RunStatus.queued.value, rq_job_id=job_id, queued_at=now, worker_name=None,
+                    heartbeat_at=None, **values))
+    result = session.exec(stmt.execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount > 0
+
+
+def record_heartbeat(*, session: Session, run_ids: list[int], worker_name: str) -> int:
+    """The worker `worker_name` is alive and still holds these runs (commits; how many rows)."""
+    if not run_ids:
+        return 0
+    held = [RunStatus.building.value, RunStatus.solving.value]
+    stmt = (update(Run)
+            .where(Run.id.in_(run_ids), Run.status.in_(held), Run.worker_name == worker_name)
+            .values(heartbeat_at=utcnow()))
+    result = session.exec(stmt.execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount
+
+
+def succeed_run(*, session: Session, run_id: int, **values) -> bool:
+    """Record a success: on an active run, or on one failed only because its worker or job was
+    presumed lost (the result arrived after all, so it wins and the owner may be alerted again)."""
+    values.update(status=RunStatus.succeeded.value, alerted_at=None)
+    stmt = update(Run).where(Run.id == run_id, or_(
+        Run.status.in_(_ACTIVE_VALUES),
+        and_(Run.status == RunStatus.failed.value, Run.termination.in_(LOST_TERMINATIONS)),
+    )).values(**values)
     result = session.exec(stmt.execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount > 0
@@ -143,6 +217,12 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
 
     Raises EngageError for bad input. If Redis cannot take the job, the run is recorded as
     failed with QUEUE_DOWN_MESSAGE and that message is raised too (the UI shows a toast).
+
+    A double click starts one run: the same user starting the same scenario with the same options
+    within ENGAGE_DUPLICATE_RUN_SECONDS while the first run is still active gets that run back.
+    The guard is a Redis SET NX on a key naming (user, scenario, options), so it holds across app
+    processes, expires by itself, and needs no schema (Redis must answer anyway for the run to be
+    queued; if it does not, the guard is skipped and the enqueue reports the outage).
     """
     scenario = session.get(Scenario, scenario_id)
     if scenario is None:
@@ -152,20 +232,55 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     start, end = _validate_period(session, scenario.model_id, subset_start, subset_end)
     chosen_resample = _parse_resample(resample)
 
+    window = get_settings().duplicate_run_seconds
+    key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample)
+    guarded = window > 0
+    if guarded:
+        try:
+            mine, existing_id = jobqueue.reserve_start(key, window)
+            if not mine:
+                existing = session.get(Run, existing_id) if existing_id is not None else None
+                if existing is not None:
+                    session.refresh(existing)
+                if existing is not None and RunStatus(existing.status) in ACTIVE_STATUSES:
+                    LOGGER.info("run %s started again within %s s: returning it", existing.id, window)
+                    return _view(session, existing)
+                jobqueue.take_over_start(key, window)
+        except Exception as exc:  # Redis down: no guard; the enqueue below reports the outage
+            LOGGER.warning("no double-start guard for this run (Redis: %s)", exc)
+            guarded = False
+
+    now = utcnow()
     run = Run(model_id=scenario.model_id, scenario_id=scenario.id, user_id=user_id, solver=chosen_solver,
               subset_start=start, subset_end=end, resample=chosen_resample, status=RunStatus.queued,
-              progress=0, message="Waiting for a worker")
-    session.add(run)
-    session.commit()
-    run_id = run.id
-    assert run_id is not None
+              progress=0, message="Waiting for a worker", created_at=now, queued_at=now)
     try:
-        job = jobqueue.enqueue_run_step(run_id, "build")
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        assert run_id is not None
+        # Recorded with the row, before the enqueue: the worker that takes the job checks it.
+        run.rq_job_id = jobqueue.run_job_id(run_id, "build")
+        session.commit()
+    except BaseException:
+        if guarded:  # let the next click start it without waiting for the guard to expire
+            try:
+                jobqueue.release_start(key)
+            except Exception:  # pragma: no cover - it expires by itself
+                pass
+        raise
+    try:
+        if guarded:
+            jobqueue.record_start(key, run_id, window)
+        jobqueue.enqueue_run_step(run_id, "build")
     except Exception:  # redis.ConnectionError, TimeoutError, auth errors, ...
         LOGGER.exception("could not enqueue run %s", run_id)
         fail_run(session=session, run_id=run_id, message=QUEUE_DOWN_MESSAGE)
+        try:
+            jobqueue.release_start(key)
+        except Exception:  # pragma: no cover - Redis is down anyway; the key expires by itself
+            pass
         raise EngageError(QUEUE_DOWN_MESSAGE) from None
-    update_active_run(session=session, run_id=run_id, rq_job_id=job.id)
     session.refresh(run)
     return _view(session, run)
 
@@ -216,7 +331,12 @@ def run_log(*, session: Session, user_id: int, run_id: int) -> str:
 
 
 def run_artefact(*, session: Session, user_id: int, run_id: int, name: str) -> Path:
-    """Path of one result file of a succeeded run ("netcdf", "flows", ... or its file name)."""
+    """Path of one result file of a succeeded run ("netcdf", "flows", ... or its file name),
+    or of the full log of any run ("log")."""
+    from engage_reflex.services import run_logs  # local import: run_logs imports this module
+
+    if name == run_logs.RAW_LOG_ARTEFACT:
+        return run_logs.raw_log_path(session=session, user_id=user_id, run_id=run_id)
     run = _get_visible_run(session, user_id, run_id)
     artefacts = run.artefacts or {}
     filename = artefacts.get(name) or (name if name in artefacts.values() else None)
@@ -257,7 +377,10 @@ def _iso(value: datetime | None) -> str:
 def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
     started, finished = as_utc(run.started_at), as_utc(run.finished_at)
     duration = None
-    if finished is not None:
+    worked = (run.timings or {}).get("total_s")
+    if finished is not None and isinstance(worked, (int, float)):
+        duration = round(float(worked), 1)  # the workers' time, as "Solved in" says (waits apart)
+    elif finished is not None:
         duration = round((finished - (started or as_utc(run.created_at))).total_seconds(), 1)
     status = RunStatus(run.status)
     has_results = (
@@ -276,67 +399,126 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
 
 # --- dead jobs ------------------------------------------------------------------------------
 
-def reconcile_stale_runs(*, session: Session, run_ids: list[int] | None = None) -> int:
-    """Fail active runs whose job can no longer finish them; returns how many were failed.
+@dataclass
+class Reconciled:
+    """What one reconcile pass did, by run id."""
 
-    A job that failed, was stopped or cancelled, vanished from Redis, or whose worker stopped
-    sending heartbeats will never write the run's final status, so the run is marked failed
-    here (a dead worker must never leave a run "solving" forever). Costs one Redis round trip
-    for the jobs plus one per queue for heartbeats when a job claims to be running.
-    """
+    failed: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.failed) + len(self.requeued)
+
+
+def reconcile_stale_runs(*, session: Session, run_ids: list[int] | None = None) -> int:
+    """reconcile_runs, returning how many runs it failed or put back on their queue."""
+    return len(reconcile_runs(session=session, run_ids=run_ids))
+
+
+def reconcile_runs(*, session: Session, run_ids: list[int] | None = None) -> Reconciled:
+    """Bring every active run (or those of `run_ids`) whose job can no longer finish it back on
+    track: put queued runs whose job vanished back on their queue, fail the others (see the module
+    docstring for the rules). Costs one query, one Redis round trip for the jobs, and one more per
+    run whose worker's heartbeat on the row is stale. Never raises for Redis being down: queued
+    runs are then left as they are (a worker or a later call looks again)."""
+    done = Reconciled()
     stmt = select(Run).where(Run.status.in_(_ACTIVE_VALUES))
     if run_ids is not None:
         if not run_ids:
-            return 0
+            return done
         stmt = stmt.where(Run.id.in_(run_ids))
-    runs = session.exec(stmt).all()
+    runs = session.exec(stmt.order_by(Run.id)).all()
     if not runs:
-        return 0
+        return done
+    settings = get_settings()
     now = utcnow()
+    # Workers refresh a held run's heartbeat every reconcile interval: never judge one on less
+    # than three intervals, whatever ENGAGE_WORKER_DEAD_SECONDS says.
+    dead_after = timedelta(seconds=max(settings.worker_dead_seconds, 3 * settings.reconcile_seconds))
     try:
-        ids = [r.rq_job_id for r in runs if r.rq_job_id]
-        # The solve job of a run whose row still names its build job (the ms between the build
-        # job's enqueue of the solve and its row update) is looked at too.
-        ids += [jobqueue.run_job_id(r.id, "solve") for r in runs if r.rq_job_id and r.rq_job_id.endswith("-build")]
-        statuses = jobqueue.job_statuses(ids)
-        abandoned = jobqueue.abandoned_job_ids() if "started" in statuses.values() else set()
-    except Exception as exc:  # Redis down: say nothing now rather than fail a healthy run
+        statuses = jobqueue.job_statuses([r.rq_job_id for r in runs if r.rq_job_id])
+    except Exception as exc:  # Redis down: only the row's heartbeats can be judged now
         LOGGER.warning("cannot reach Redis to reconcile runs: %s", exc)
-        return 0
+        statuses = None
 
-    failed = 0
     for run in runs:
-        message = _stale_reason(run, statuses, abandoned, now)
-        if message and fail_run(session=session, run_id=run.id, message=message):
-            LOGGER.warning("run %s marked failed: %s", run.id, message)
-            failed += 1
-    return failed
+        status = RunStatus(run.status)
+        job_status = statuses.get(run.rq_job_id) if statuses is not None and run.rq_job_id else None
+        if status in (RunStatus.building, RunStatus.solving):
+            if _holder_alive(run, now, dead_after, redis_up=statuses is not None):
+                continue
+            if fail_run(session=session, run_id=run.id, message=WORKER_LOST_MESSAGE, termination=WORKER_LOST):
+                LOGGER.warning("run %s failed: its worker %s stopped sending heartbeats", run.id, run.worker_name)
+                done.failed.append(run.id)
+        elif statuses is not None:
+            _reconcile_queued(session, run, job_status, now, dead_after, settings.max_reenqueues, done)
+    return done
 
 
-def _stale_reason(run: Run, statuses: dict[str, str | None], abandoned: set[str], now: datetime) -> str | None:
-    if not run.rq_job_id:
-        if now - as_utc(run.created_at) > _ENQUEUE_GRACE:
-            return "The run never reached the job queue. Please start it again."
-        return None
-    status = statuses.get(run.rq_job_id)
-    if run.rq_job_id.endswith("-build") and status == "finished":
-        # The build job hands over to the solve job before it finishes.
-        status = statuses.get(jobqueue.run_job_id(run.id, "solve"))
-        if status is None:
-            return "The run's solve job disappeared from the queue (was Redis reset?). Please start it again."
-    if status is None:
-        return "The run's job disappeared from the queue (was Redis reset?). Please start it again."
-    if status == "failed":
-        return ("The worker failed while running this job. Please start it again; if it fails again, "
-                "tell the administrator.")
-    if status in ("stopped", "canceled"):
-        return "The run was stopped before it finished."
-    if status == "finished":
-        return "The run's job ended without recording a result. Please start it again."
-    if status == "started" and run.rq_job_id in abandoned:
-        return ("The worker running this job stopped without reporting back (it may have been restarted "
-                "or run out of memory). Please start it again.")
-    return None
+def _holder_alive(run: Run, now: datetime, dead_after: timedelta, *, redis_up: bool) -> bool:
+    """Has the worker holding this building/solving run shown a sign of life recently enough?
+    Its parent process refreshes the row's heartbeat; its Redis heartbeat counts too (a worker that
+    can reach Redis but not, for a while, the database is not dead)."""
+    last = as_utc(run.heartbeat_at or run.started_at or run.queued_at or run.created_at)
+    if last is not None and now - last < dead_after:
+        return True
+    if redis_up and run.worker_name:
+        try:
+            beat = jobqueue.worker_heartbeat(run.worker_name, run.rq_job_id)
+        except Exception:
+            return True  # cannot tell: do not fail a run on a guess
+        # rq refreshes a worker's heartbeat every reconcile interval while it runs a job.
+        if beat is not None and now - as_utc(beat) < dead_after:
+            return True
+    return False
+
+
+def _reconcile_queued(session: Session, run: Run, job_status: str | None, now: datetime,
+                      dead_after: timedelta, max_reenqueues: int, done: Reconciled) -> None:
+    waiting_since = as_utc(run.queued_at or run.created_at)
+    if job_status in ("queued", "deferred", "scheduled"):
+        return
+    if job_status == "failed":
+        message = ("The worker failed while running this job. Please start it again; if it fails again, "
+                   "tell the administrator.")
+        if fail_run(session=session, run_id=run.id, message=message):
+            done.failed.append(run.id)
+        return
+    if job_status in ("stopped", "canceled"):
+        if fail_run(session=session, run_id=run.id, message="The run was stopped before it finished."):
+            done.failed.append(run.id)
+        return
+    if job_status == "started" and now - waiting_since < dead_after:
+        return  # a worker took the job a moment ago and is about to claim the run
+    if now - waiting_since < _ENQUEUE_GRACE:
+        return
+    # The job vanished (Redis restarted or was flushed), or ran without taking the run: the row
+    # is the truth, so the run goes back on its queue.
+    step = (jobqueue.parse_run_job_id(run.rq_job_id or "") or (run.id, "build"))[1]
+    if run.enqueue_count >= max_reenqueues:
+        message = (f"The run's job was lost from the job queue {run.enqueue_count + 1} times (is Redis "
+                   "restarting?). Please start it again; if it happens again, tell the administrator.")
+        if fail_run(session=session, run_id=run.id, message=message, termination=QUEUE_LOST):
+            done.failed.append(run.id)
+        return
+    # Compare-and-set on the count: one reconciler (of several workers) puts it back.
+    stmt = (update(Run)
+            .where(Run.id == run.id, Run.status == RunStatus.queued.value,
+                   Run.rq_job_id.is_(None) if run.rq_job_id is None else Run.rq_job_id == run.rq_job_id,
+                   Run.enqueue_count == run.enqueue_count)
+            .values(enqueue_count=run.enqueue_count + 1, rq_job_id=jobqueue.run_job_id(run.id, step)))
+    if session.exec(stmt.execution_options(synchronize_session=False)).rowcount == 0:
+        session.commit()
+        return
+    session.commit()
+    try:
+        jobqueue.enqueue_run_step(run.id, step)
+    except Exception as exc:  # Redis went away again: the next pass tries again (or fails it)
+        LOGGER.warning("could not put run %s back on its queue: %s", run.id, exc)
+        return
+    LOGGER.warning("run %s: its %s job vanished from Redis; enqueued it again (%d of %d)", run.id, step,
+                   run.enqueue_count + 1, max_reenqueues)
+    done.requeued.append(run.id)
 
 
 # --- cancelling -----------------------------------------------------------------------------
@@ -347,7 +529,8 @@ def cancel_run(*, session: Session, user_id: int, run_id: int) -> RunView:
     status = RunStatus(run.status)
     if status not in ACTIVE_STATUSES:
         raise EngageError(f"Run {run_id} has already {status.value}; there is nothing to cancel.")
-    message = "Cancelled before it started." if status == RunStatus.queued else "Cancelled while running."
+    waiting = status == RunStatus.queued and run.started_at is None
+    message = "Cancelled before it started." if waiting else "Cancelled while running."
     # Record first, so a job that starts in between sees a cancelled run and does nothing.
     update_active_run(session=session, run_id=run_id, status=RunStatus.cancelled, message=message,
                       finished_at=utcnow())
