@@ -1,4 +1,4 @@
-"""The "Log" button of a run row and the one dialog it opens (status, message, log text)."""
+"""The "Log" button of a run row and the one dialog it opens (status, message, log text, full log download)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def run_log_dialog() -> rx.Component:
                     align="center", width="100%", spacing="3",
                 ),
                 rx.dialog.description(
-                    "What the run reported, followed by Calliope's log and the solver's output.",
+                    "What happened first, then Calliope's information and warnings. The full log "
+                    "(every detail, the solver's whole output) can be downloaded.",
                     size="2", color=rx.color("gray", 11),
                 ),
                 rx.cond(
@@ -54,6 +55,10 @@ def run_log_dialog() -> rx.Component:
                         rx.cond(RunLogState.message != "",
                                 rx.text(RunLogState.message, id="run-log-message", size="2", weight="medium")),
                         _log_text(),
+                        rx.cond(RunLogState.has_raw_log,
+                                rx.button(rx.icon("download", size=14), "Download the full log", size="1",
+                                          variant="soft", color_scheme="gray", id="run-log-download",
+                                          on_click=RunLogState.download_raw_log)),
                         spacing="3", width="100%",
                     ),
                 ),

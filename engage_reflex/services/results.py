@@ -26,6 +26,8 @@ COLUMNS = {
 }
 # Longer dispatch series are shown as daily means: a browser draws ~1500 points per trace smoothly.
 MAX_DISPATCH_POINTS = 1500
+# Net flows below this are solver noise (calliope's own zero threshold is 1e-10).
+NOISE = 1e-9
 _MISSING = "The result files of this run are missing on the server. Please start the run again."
 
 
@@ -65,6 +67,10 @@ def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, 
     data = flows[flows["carrier"] == carrier]
     if node:
         data = data[data["node"] == node]
+    unit = _units(session, run.model_id).get(carrier, "kW")
+    if data.empty:
+        return DispatchView(flows=_empty_dispatch(), carrier=carrier, unit=unit,
+                            note=_nothing_flowed(flows, carrier, node))
     transmission = techs[techs["base_tech"] == "transmission"]
     # Every line of one display name is drawn as the first line of that name.
     alias = {row.tech: transmission[transmission["name"] == row.name]["tech"].iloc[0]
@@ -73,6 +79,11 @@ def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, 
     summed = data.groupby(["timestep", "tech", "direction"], as_index=False)["value"].sum()
     if alias:
         summed = _net_transmission(summed, set(alias.values()))
+    summed = summed[summed["value"] > NOISE]
+    if summed.empty:  # e.g. a junction node: whatever arrives on a line leaves on another
+        return DispatchView(flows=_empty_dispatch(), carrier=carrier, unit=unit,
+                            note=f"At {node or 'all nodes'}, {carrier} only passed through on transmission lines "
+                                 "(what arrived left again), so there is nothing to draw.")
     # Flows are energy per timestep; shown as average power, so resampled runs read the same.
     hours = _step_hours(summed["timestep"])
     if hours != 1.0:
@@ -81,8 +92,23 @@ def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, 
     if summed["timestep"].nunique() > MAX_DISPATCH_POINTS:
         summed = _daily_means(summed)
         note = "Daily means: this run is too long to draw hour by hour."
-    return DispatchView(flows=summed, carrier=carrier, unit=_units(session, run.model_id).get(carrier, "kW"),
-                        note=note)
+    return DispatchView(flows=summed, carrier=carrier, unit=unit, note=note)
+
+
+def _empty_dispatch() -> pd.DataFrame:
+    return pd.DataFrame({"timestep": pd.Series(dtype=str), "tech": pd.Series(dtype=str),
+                         "direction": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+
+
+def _nothing_flowed(flows: pd.DataFrame, carrier: str, node: str) -> str:
+    """Why the dispatch of a carrier is empty, in words (and where it did flow, if anywhere)."""
+    if not carrier:
+        return "Nothing was produced or consumed in this run."
+    elsewhere = sorted(set(flows.loc[flows["carrier"] == carrier, "node"]))
+    if not elsewhere:
+        return f"No {carrier} was produced or consumed anywhere in this run."
+    shown = ", ".join(elsewhere[:6]) + (f" and {len(elsewhere) - 6} more" if len(elsewhere) > 6 else "")
+    return f"No {carrier} was produced or consumed at {node} in this run; it flowed at {shown}."
 
 
 def _succeeded_run(session: Session, run_id: int, status: str) -> Run:
@@ -134,10 +160,12 @@ def _read_cached(path: str, _mtime_ns: int, kind: str) -> pd.DataFrame:
 
 def _net_transmission(summed: pd.DataFrame, lines: set[str]) -> pd.DataFrame:
     is_line = summed["tech"].isin(lines)
+    if not is_line.any():  # e.g. gas in urban_scale: lines carry other carriers only
+        return summed
     wide = summed[is_line].pivot_table(index=["timestep", "tech"], columns="direction", values="value",
                                        aggfunc="sum", fill_value=0.0)
-    net = (wide["out"] if "out" in wide else 0.0) - (wide["in"] if "in" in wide else 0.0)
-    net = net.rename("value").reset_index()
+    wide = wide.reindex(columns=["out", "in"], fill_value=0.0)
+    net = (wide["out"] - wide["in"]).rename("value").reset_index()
     net["direction"] = net["value"].map(lambda v: "out" if v > 0 else "in")
     net["value"] = net["value"].abs()
     return pd.concat([summed[~is_line], net[["timestep", "tech", "direction", "value"]]], ignore_index=True)
@@ -164,8 +192,8 @@ def _units(session: Session, model_id: int) -> dict[str, str]:
     return {name: unit or "kW" for name, unit in rows}
 
 
-_TIMING_LABELS = {"read_s": "Reading the model", "build_s": "Building the problem", "solve_s": "Solving",
-                  "write_s": "Saving results", "total_s": "Total"}
+_TIMING_LABELS = {"wait_s": "Waiting for a worker", "read_s": "Reading the model", "build_s": "Building the problem", "solve_s": "Solving",
+                  "write_s": "Saving results", "total_s": "Total work (without waiting)"}
 
 
 def _timings(timings: dict) -> list[tuple[str, float]]:

@@ -5,6 +5,7 @@ event per open page (`watch`) reads it every `status_poll_seconds` while a shown
 finished. `watch` starts from on_load (so a reload or an app restart picks a running job up
 again) and after "Run"; it stops when every run is finished, the page changes or the
 browser goes away. A newer `watch` of the same tab replaces the older one (supersedes).
+Database and Redis work runs in a worker thread (rx.run_in_thread), never on the event loop.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def fetch_runs(token: str, model_id: int) -> list[RunRow] | None:
         return [_row(r) for r in runs.list_runs(session=session, user_id=user.id, model_id=model_id)]
 
 
+def cancel_run(token: str, run_id: int) -> None:
+    """Cancel one of the user's runs; EngageError says why not. Blocking (database, Redis)."""
+    user = lookup_user(token)
+    if user is None:
+        raise EngageError("Please log in again to cancel this run.")
+    with session_scope() as session:
+        runs.cancel_run(session=session, user_id=user.id, run_id=run_id)
+
+
 def client_connected(token: str) -> bool:
     """Whether the browser tab with this token still has its websocket open."""
     try:
@@ -85,11 +95,12 @@ class RunsState(AuthState):
     runs: list[RunRow] = []
 
     @rx.event
-    def load(self):
+    async def load(self):
         """Show the runs; watch them while any is still going (on_load and after "Run")."""
         model_id = _model_id(self.model_id)
         try:
-            rows = fetch_runs(self.auth_token, model_id) if model_id is not None else None
+            rows = (await rx.run_in_thread(functools.partial(fetch_runs, self.auth_token, model_id))
+                    if model_id is not None else None)
         except EngageError:  # the model page itself says what is wrong
             rows = None
         self.runs = rows or []
@@ -97,13 +108,9 @@ class RunsState(AuthState):
             return RunsState.watch
 
     @rx.event
-    def cancel(self, run_id: int):
-        user = lookup_user(self.auth_token)
-        if user is None:
-            return rx.toast.error("Please log in again to cancel this run.")
+    async def cancel(self, run_id: int):
         try:
-            with session_scope() as session:
-                runs.cancel_run(session=session, user_id=user.id, run_id=int(run_id))
+            await rx.run_in_thread(functools.partial(cancel_run, self.auth_token, int(run_id)))
         except EngageError as exc:
             return rx.toast.error(exc.message)
         return [RunsState.load, rx.toast.info(f"Run #{run_id} is cancelled.")]

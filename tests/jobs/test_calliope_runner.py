@@ -62,7 +62,12 @@ def test_tiny_model_with_cbc_writes_tidy_tables(tmp_path):
     assert outcome.ok and outcome.objective == pytest.approx(29.1022, rel=1e-4)
     assert [p for p, _ in phases] == ["read", "build", "solve", "write"]
     assert set(outcome.timings) == {"read_s", "build_s", "solve_s", "write_s"}
-    assert "Coin-or" in outcome.log or "CBC" in outcome.log  # pyomo's solver output was captured
+    # The planner's log: the outcome first, CBC's key lines, calliope's INFO lines; the rest is in run.log.
+    assert outcome.log.startswith("The solver found an optimal solution (objective 29.1")
+    assert "CBC solver:" in outcome.log and "objective value" in outcome.log.lower()
+    assert " DEBUG " not in outcome.log and "backend build starting" in outcome.log
+    raw = (tmp_path / calliope_runner.RAW_LOG).read_text()
+    assert " DEBUG " in raw and "CBC" in raw  # pyomo's solver output, kept in full
 
     results = outcome.results_dir
     assert sorted(p.name for p in results.iterdir()) == sorted(calliope_runner.ARTEFACT_FILES.values())
@@ -126,3 +131,157 @@ def test_alerts_for_failed_and_long_runs_only():
     assert alerts.alert_for(quick, model_name="Valley", email="a@b.org", long_run_seconds=600) is None
     assert "after 20 minutes" in alerts.alert_for(slow, model_name="V", email="a@b.org", long_run_seconds=600).subject
     assert alerts.alert_for(failed, model_name="Valley", email="", long_run_seconds=600) is None
+
+
+# --- failures a planner can meet, reproduced with real Calliope and solvers -----------------
+
+def _planner_log_is_clean(log: str, message: str) -> None:
+    assert log.startswith(message)  # the summary first
+    assert "Traceback" not in log and 'File "' not in log and " DEBUG " not in log
+
+
+def _raw_log_has_the_traceback(workdir) -> str:
+    raw = (workdir / calliope_runner.RAW_LOG).read_text()
+    assert "Traceback (most recent call last)" in raw and " DEBUG " in raw
+    return raw
+
+
+def _solve_error(model: TinyDefinition, workdir, solver: str) -> calliope_runner.ModelSolveError:
+    with pytest.raises(calliope_runner.ModelSolveError) as err:
+        calliope_runner.run(model, workdir, solver=solver, time_limit_s=300)
+    _planner_log_is_clean(err.value.log, err.value.message)
+    _raw_log_has_the_traceback(workdir)
+    return err.value
+
+
+@pytest.mark.slow
+def test_glpk_asked_to_check_feasibility_only_is_explained(tmp_path):
+    """Was "IndexError: list index out of range" (pyomo's LP writer finds no objective)."""
+    model = tiny_model()
+    model.definition["config"]["build"]["objective"] = "check_feasibility"
+    err = _solve_error(model, tmp_path, "glpk")
+    assert err.message.startswith("GLPK cannot check feasibility only")
+    assert "HiGHS" in err.message
+    assert "IndexError: list index out of range" in err.log  # calliope's words, without the traceback
+
+
+def _unbounded(model: TinyDefinition) -> TinyDefinition:
+    """Revenue for exported PV and no limit to how much PV is built."""
+    pv = model.definition["techs"]["pv"]
+    pv["flow_cap_max"] = float("inf")
+    pv["carrier_export"] = "power"
+    pv["cost_flow_out"] = {"data": -1, "index": "monetary", "dims": "costs"}
+    return model
+
+
+@pytest.mark.slow
+def test_an_unbounded_model_with_glpk_is_explained(tmp_path):
+    """GLPK reports no solution in a way calliope 0.7 turns into an IndexError."""
+    err = _solve_error(_unbounded(tiny_model()), tmp_path, "glpk")
+    assert err.message.startswith("The model is unbounded")
+    assert "GLPK solver:" in err.log and "UNBOUNDED" in err.log  # GLPK's own key line
+
+
+@pytest.mark.slow
+def test_an_unbounded_model_with_highs_fails_with_a_planner_message(tmp_path):
+    outcome = calliope_runner.run(_unbounded(tiny_model()), tmp_path, solver="highs", time_limit_s=300)
+    assert not outcome.ok and outcome.termination == "unbounded"
+    assert outcome.message.startswith("The model is unbounded")
+    _planner_log_is_clean(outcome.log, outcome.message)
+    assert "HiGHS solver:" in outcome.log and "Model status" in outcome.log
+
+
+@pytest.mark.slow
+def test_a_data_table_with_a_dimension_calliope_does_not_know_is_explained(tmp_path):
+    """Was a raw BackendError ("... indexed over dimensions not present in `foreach`")."""
+    model = tiny_model()
+    table = pd.DataFrame({"north": [0.9, 0.95]}, index=pd.Index(["pv", "battery"], name="techs"))
+    table.columns.name = "regions"
+    model.dataframes["eff_df"] = table
+    model.definition["data_tables"]["eff"] = {"table": "eff_df", "rows": "techs", "columns": "regions",
+                                              "add_dims": {"inputs": "flow_out_eff"}}
+    err = _solve_error(model, tmp_path, "highs")
+    assert err.message.startswith("A data table gives values over a dimension Calliope does not know")
+    assert "“regions” (in flow_out_eff)" in err.message and "`rows:` and `columns:`" in err.message
+    assert "BackendError" in err.log
+
+
+def test_a_misnamed_time_dimension_is_explained(tmp_path):
+    """`rows: timestep` (not `timesteps`): calliope fails with an AttributeError while reading."""
+    model = tiny_model()
+    model.definition["data_tables"]["ts"]["rows"] = "timestep"
+    model.dataframes["ts_df"].index.name = "timestep"
+    with pytest.raises(calliope_runner.ModelReadError) as err:
+        calliope_runner.read_model(model, tmp_path / "model")
+    assert "found no “timesteps” in the model's data" in err.value.message
+    assert "`rows:` and `columns:`" in err.value.message
+    _planner_log_is_clean(err.value.log, err.value.message)
+    _raw_log_has_the_traceback(tmp_path)
+
+
+@pytest.mark.slow
+def test_infinite_values_in_a_timeseries_are_explained(tmp_path):
+    model = tiny_model()
+    model.dataframes["ts_df"].iloc[5, 1] = np.inf
+    err = _solve_error(model, tmp_path, "highs")
+    assert err.message.startswith("Calliope found problems in this model while building it:")
+    assert "Cannot include infinite values in `source_use_equals`/`sink_use_equals`" in err.message
+
+
+@pytest.mark.slow
+def test_a_solver_that_is_not_installed_is_explained(tmp_path, monkeypatch):
+    from pyomo.common import Executable
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-solvers-here"))
+    Executable.rehash()
+    try:
+        err = _solve_error(tiny_model(), tmp_path / "run", "cbc")
+    finally:
+        monkeypatch.undo()
+        Executable.rehash()
+    assert err.message.startswith("The CBC solver is not installed on the server")
+    assert "coinor-cbc" in err.message and "HiGHS" in err.message
+
+
+def test_unexpected_failures_keep_tracebacks_out_of_the_planner_log(tmp_path):
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        log = calliope_runner.record_failure(tmp_path, "The run failed unexpectedly (KeyError: 'missing').", exc)
+    _planner_log_is_clean(log, "The run failed unexpectedly (KeyError: 'missing').")
+    assert "KeyError: 'missing'" in log
+    assert "{}[\"missing\"]" in _raw_log_has_the_traceback(tmp_path) or "missing" in (
+        tmp_path / calliope_runner.RAW_LOG).read_text()
+
+
+OUT_OF_MEMORY_SCRIPT = """
+import resource, sys
+from pathlib import Path
+import psutil
+from tests.jobs.test_calliope_runner import tiny_model
+from jobs import calliope_runner
+workdir = Path(sys.argv[1])
+model = calliope_runner.read_model(tiny_model(), workdir / "model")
+# The address space it has now, plus 10 MB: building the problem needs more than that.
+limit = psutil.Process().memory_info().vms + 10 * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+try:
+    calliope_runner.solve_model(model, workdir, solver="highs")
+except calliope_runner.ModelSolveError as exc:
+    print("MESSAGE:" + exc.message)
+    print("LOG:" + exc.log.replace(chr(10), " | "))
+"""
+
+
+@pytest.mark.slow
+def test_running_out_of_memory_is_explained(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.jobs.conftest import PROJECT_ROOT, worker_env
+
+    done = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY_SCRIPT, str(tmp_path)], cwd=PROJECT_ROOT,
+                          env=worker_env(), capture_output=True, text=True, timeout=300)
+    lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if line.startswith(("MESSAGE:", "LOG:")))
+    assert lines.get("MESSAGE") == calliope_runner.OUT_OF_MEMORY, done.stdout + done.stderr[-3000:]
+    assert lines["LOG"].startswith(calliope_runner.OUT_OF_MEMORY) and "Traceback" not in lines["LOG"]

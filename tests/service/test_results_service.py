@@ -61,7 +61,8 @@ def run_world(session):
               subset_start="2005-01-01", subset_end="2005-01-01", objective=150.0, artefact_dir="runs/1",
               artefacts={"netcdf": "model.nc", "capacity": "capacity.csv", "flows": "flows.csv",
                          "costs": "costs.csv", "techs": "techs.csv"},
-              timings={"read_s": 1.0, "build_s": 2.5, "solve_s": 0.5, "export_s": 0.1, "total_s": 5.0})
+              timings={"wait_s": 3.0, "read_s": 1.0, "build_s": 2.5, "solve_s": 0.5, "export_s": 0.1,
+                       "total_s": 5.0})
     queued = Run(model_id=model.id, scenario_id=scenario.id, user_id=owner.id, status=RunStatus.solving)
     session.add_all([run, queued])
     session.commit()
@@ -71,8 +72,9 @@ def run_world(session):
 def test_load_results(session, run_world):
     view = results.load_results(session=session, user_id=run_world["owner"].id, run_id=run_world["run"].id)
     assert view.run.scenario_name == "base" and view.run.objective == 150.0
-    assert view.timings == [("Reading the model", 1.0), ("Building the problem", 2.5), ("Solving", 0.5),
-                            ("Total", 5.0)]
+    assert view.timings == [("Waiting for a worker", 3.0), ("Reading the model", 1.0),
+                            ("Building the problem", 2.5), ("Solving", 0.5),
+                            ("Total work (without waiting)", 5.0)]
     assert view.carriers == ["power", "gas"]  # the carrier that flowed most comes first
     assert view.nodes == ["r1", "r2", "r3"]
     assert view.units == {"power": "MW"}
