@@ -133,3 +133,35 @@ class DispatchView:
     carrier: str
     unit: str
     note: str  # e.g. "daily means" when a long run was averaged
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFinding:
+    """One thing the pre-run check found: advice, the run may still be started."""
+
+    severity: str  # "warning" (the results will likely be meaningless) or "info"
+    code: str  # stable identifier, e.g. "demand_without_supply"
+    message: str  # one line a planner reads, naming the tech / carrier / node
+    hint: str  # what to do about it
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCheckView:
+    """The pre-run check of one scenario, warnings first."""
+
+    model_id: int
+    model_name: str
+    scenario_id: int
+    scenario_name: str
+    findings: list[ModelFinding]
+    # The run period the check looked at (ISO dates, "" when the model sets none).
+    period_start: str = ""
+    period_end: str = ""
+
+    @property
+    def warnings(self) -> list[ModelFinding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> list[ModelFinding]:
+        return [f for f in self.findings if f.severity == "info"]

@@ -6,7 +6,7 @@ from engage_reflex.components.feedback import empty_state, error_callout, status
 from engage_reflex.components.layout import app_page, loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
 from engage_reflex.schemas import LocationView, TechView
-from engage_reflex.state.model import NO_RESAMPLING, ModelState
+from engage_reflex.state.model import NO_RESAMPLING, FindingRow, ModelState
 from engage_reflex.state.runs import RunRow, RunsState
 
 SOLVERS = [
@@ -22,18 +22,19 @@ RESAMPLING = [
 ]
 
 
-def labelled(label: str, control: rx.Component, hint: rx.Component | str = "") -> rx.Component:
+def labelled(label: str, control: rx.Component, hint: rx.Component | str = "", html_for: str = "") -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
+        rx.el.label(rx.text(label, size="2", weight="medium", as_="span"), html_for=html_for) if html_for
+        else rx.text(label, size="2", weight="medium"),
         control,
         rx.text(hint, size="1", color=rx.color("gray", 10)) if isinstance(hint, rx.Var) or hint else rx.fragment(),
         spacing="1", width="100%",
     )
 
 
-def choice(options: list[tuple[str, str]], value, on_change, id: str) -> rx.Component:
+def choice(options: list[tuple[str, str]], value, on_change, id: str, label: str) -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(width="100%", id=id),
+        rx.select.trigger(width="100%", id=id, custom_attrs={"aria-label": label}),
         rx.select.content(*[rx.select.item(label, value=key) for key, label in options]),
         value=value, on_change=on_change, size="2",
     )
@@ -45,19 +46,28 @@ def run_form() -> rx.Component:
         "Run a scenario",
         rx.grid(
             labelled("Scenario", rx.select(ModelState.scenario_names, value=ModelState.scenario,
-                                           on_change=ModelState.set_scenario, width="100%", id="run-scenario")),
+                                           on_change=ModelState.set_scenario, width="100%", id="run-scenario",
+                                           custom_attrs={"aria-label": "Scenario"}),
+                     html_for="run-scenario"),
             labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], ModelState.solver,
-                                      ModelState.set_solver, "run-solver"), solver_hint),
+                                      ModelState.set_solver, "run-solver", "Solver"), solver_hint,
+                     html_for="run-solver"),
             labelled("Start date", rx.input(type="date", value=ModelState.start, min=ModelState.time_start,
                                             max=ModelState.time_end, on_change=ModelState.set_start,
-                                            id="run-start", width="100%", debounce_timeout=0)),
+                                            id="run-start", width="100%", debounce_timeout=0,
+                                            aria_label="Start date"),
+                     html_for="run-start"),
             labelled("End date (included)", rx.input(type="date", value=ModelState.end, min=ModelState.start,
                                                      max=ModelState.time_end, on_change=ModelState.set_end,
-                                                     id="run-end", width="100%", debounce_timeout=0)),
-            labelled("Time steps", choice(RESAMPLING, ModelState.resample, ModelState.set_resample, "run-resample"),
-                     "Longer steps solve faster but smooth out peaks."),
+                                                     id="run-end", width="100%", debounce_timeout=0,
+                                                     aria_label="End date (included)"),
+                     html_for="run-end"),
+            labelled("Time steps", choice(RESAMPLING, ModelState.resample, ModelState.set_resample, "run-resample",
+                                          "Time steps"),
+                     "Longer steps solve faster but smooth out peaks.", html_for="run-resample"),
             columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
         ),
+        model_check_panel(),
         rx.hstack(
             rx.text(rx.cond(ModelState.time_start != "",
                             "The model has data from " + ModelState.time_start + " to " + ModelState.time_end + ". ",
@@ -70,6 +80,57 @@ def run_form() -> rx.Component:
             align="end", width="100%", spacing="4",
         ),
         icon="play",
+    )
+
+
+def finding_item(finding: FindingRow) -> rx.Component:
+    is_warning = finding.severity == "warning"
+    return rx.hstack(
+        rx.cond(is_warning, rx.icon("triangle-alert", size=16, color=rx.color("amber", 11), flex_shrink="0"),
+                rx.icon("info", size=16, color=rx.color("blue", 11), flex_shrink="0")),
+        rx.vstack(
+            rx.text(rx.cond(is_warning, "Warning: ", "Note: "), finding.message, size="2", weight="medium"),
+            rx.text(finding.hint, size="1", color=rx.color("gray", 11)),
+            spacing="0",
+        ),
+        align="start", spacing="2", width="100%", class_name="check-finding",
+        custom_attrs={"role": "listitem", "data-severity": finding.severity},
+    )
+
+
+def model_check_panel() -> rx.Component:
+    """What the pre-run check says about the chosen scenario and dates (advice: Run still works)."""
+    findings = rx.vstack(rx.foreach(ModelState.findings, finding_item), spacing="2", width="100%",
+                         custom_attrs={"role": "list"})
+    advice = rx.text("These are advice: you can still press Run, but the results may mean little "
+                     "until the warnings are dealt with.", size="1", color=rx.color("gray", 11))
+    report = rx.cond(
+        ModelState.check_error != "",
+        rx.callout("The model check could not run: " + ModelState.check_error + " You can still run.",
+                   icon="circle-help", color_scheme="gray", size="1", width="100%"),
+        rx.cond(
+            ModelState.findings.length() > 0,
+            rx.callout.root(
+                rx.callout.icon(rx.cond(ModelState.check_warnings > 0, rx.icon("triangle-alert"), rx.icon("info"))),
+                rx.vstack(rx.text(ModelState.check_title, weight="bold", size="2", id="model-check-title"),
+                          findings, rx.cond(ModelState.check_warnings > 0, advice), spacing="2", width="100%"),
+                color_scheme=rx.cond(ModelState.check_warnings > 0, "amber", "blue"), size="1", width="100%",
+            ),
+            rx.hstack(rx.icon("circle-check", size=16, color=rx.color("green", 11)),
+                      rx.text("Model check: nothing found that would make this run's results meaningless.",
+                              size="1", color=rx.color("gray", 11)),
+                      align="center", spacing="2"),
+        ),
+    )
+    return rx.box(
+        rx.cond(
+            ModelState.checking,
+            rx.hstack(rx.spinner(size="1"), rx.text("Checking the scenario…", size="1", color=rx.color("gray", 11)),
+                      align="center", spacing="2"),
+            rx.cond(ModelState.check_done, report),
+        ),
+        id="model-check", width="100%",
+        custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": ModelState.checking.to_string()},
     )
 
 

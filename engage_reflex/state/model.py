@@ -1,17 +1,67 @@
-"""The model page: what the model holds, and the form that starts a run."""
+"""The model page: what the model holds, and the form that starts a run.
+
+The form checks the chosen scenario before it is run (services/model_check.py): the check
+runs in a thread from a background event, again whenever the scenario or the dates change,
+and its findings show above the Run button. They are advice: the run can still be started.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
 
 import reflex as rx
 
 from engage_reflex.db import session_scope
-from engage_reflex.schemas import LocationView, ScenarioView, TechView
-from engage_reflex.services import models, runs
+from engage_reflex.schemas import LocationView, ModelCheckView, ScenarioView, TechView
+from engage_reflex.services import model_check, models, runs
 from engage_reflex.services.errors import EngageError
-from engage_reflex.state.auth import LOGIN_ROUTE, AuthState
+from engage_reflex.state.auth import LOGIN_ROUTE, AuthState, lookup_user
 from engage_reflex.state.runs import RunsState
 
+log = logging.getLogger(__name__)
 NO_RESAMPLING = "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingRow:
+    severity: str  # "warning" or "info"
+    message: str
+    hint: str
+
+
+def fetch_check(token: str, scenario_id: int, start: str, end: str) -> ModelCheckView | None:
+    """The pre-run check of a scenario for the logged-in user; None when the login is gone."""
+    user = lookup_user(token)
+    if user is None:
+        return None
+    with session_scope() as session:
+        return model_check.check_scenario(session=session, user_id=user.id, scenario_id=scenario_id,
+                                          subset_start=start or None, subset_end=end or None)
+
+
+def fetch_detail(user_id: int, model_id: int):
+    """What the model page shows. Blocking: called in a worker thread."""
+    with session_scope() as session:
+        return models.get_model_detail(session=session, user_id=user_id, model_id=model_id)
+
+
+def queue_run(user_id: int, scenario_id: int, solver: str, start: str, end: str, resample: str | None):
+    """Start a run (validate, record, enqueue). Blocking: called in a worker thread."""
+    with session_scope() as session:
+        return runs.start_run(session=session, user_id=user_id, scenario_id=scenario_id, solver=solver,
+                              subset_start=start, subset_end=end, resample=resample)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def check_title(view: ModelCheckView) -> str:
+    parts = [_plural(len(view.warnings), "warning")] if view.warnings else []
+    parts += [_plural(len(view.infos), "note")] if view.infos else []
+    return "Before you run: " + " and ".join(parts) if parts else ""
 
 
 class ModelState(AuthState):
@@ -34,22 +84,28 @@ class ModelState(AuthState):
     end: str = ""
     resample: str = NO_RESAMPLING
     starting: bool = False
+    # The pre-run check of the form's scenario and dates.
+    checking: bool = False
+    check_done: bool = False
+    check_error: str = ""
+    check_title: str = ""
+    check_warnings: int = 0
+    findings: list[FindingRow] = []
 
     @rx.var
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
 
     @rx.event
-    def load(self):
+    async def load(self):
         self.loaded, self.error = False, ""
-        user = self._current_user()
+        user = await self._current_user_async()
         if user is None:
             return
         try:
             if not str(self.model_id).isdigit():
                 raise EngageError(f"“{self.model_id}” is not a model number. Open a model from My models.")
-            with session_scope() as session:
-                detail = models.get_model_detail(session=session, user_id=user.id, model_id=int(self.model_id))
+            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, int(self.model_id)))
         except EngageError as exc:
             self.error, self.loaded = exc.message, True
             return
@@ -62,10 +118,12 @@ class ModelState(AuthState):
         self.solver, self.resample = "highs", NO_RESAMPLING
         self.start, self.end = detail.default_subset_start, detail.default_subset_end
         self.loaded = True
+        return ModelState.check_model
 
     @rx.event
     def set_scenario(self, value: str):
         self.scenario = value
+        return ModelState.check_model
 
     @rx.event
     def set_solver(self, value: str):
@@ -76,18 +134,51 @@ class ModelState(AuthState):
         self.start = value
         if value and self.end and self.end < value:
             self.end = value  # keep the span the right way round
+        return ModelState.check_model
 
     @rx.event
     def set_end(self, value: str):
         self.end = value
+        return ModelState.check_model
 
     @rx.event
     def set_resample(self, value: str):
         self.resample = value
 
+    @rx.event(background=True, supersedes=True)
+    async def check_model(self):
+        """Check the chosen scenario for the chosen dates, off the event loop."""
+        async with self:
+            scenario = next((s for s in self.scenarios if s.name == self.scenario), None)
+            asked = (self.scenario, self.start, self.end)
+            token = self.auth_token
+            if scenario is None:
+                self.checking, self.check_done, self.findings = False, False, []
+                return
+            self.checking, self.check_error = True, ""
+        try:
+            view = await rx.run_in_thread(functools.partial(fetch_check, token, scenario.id, asked[1], asked[2]))
+            error = ""
+        except EngageError as exc:
+            view, error = None, exc.message
+        except Exception:  # the check is advice: a failure must not stop anyone from running
+            log.exception("The pre-run check of scenario %s failed", scenario.id)
+            view, error = None, "The model check could not run this time."
+        async with self:
+            if (self.scenario, self.start, self.end) != asked:
+                return  # the form changed meanwhile; its own check is on the way
+            # No view and no error: the login is gone (the page sends the visitor to log in).
+            self.checking, self.check_done, self.check_error = False, view is not None or bool(error), error
+            if view is None:
+                self.findings, self.check_title, self.check_warnings = [], "", 0
+                return
+            self.findings = [FindingRow(f.severity, f.message, f.hint) for f in view.findings]
+            self.check_title = check_title(view)
+            self.check_warnings = len(view.warnings)
+
     @rx.event
-    def start_run(self):
-        user = self._current_user()
+    async def start_run(self):
+        user = await self._current_user_async()
         if user is None:
             yield rx.redirect(LOGIN_ROUTE)
             return
@@ -101,16 +192,17 @@ class ModelState(AuthState):
         self.starting = True
         yield
         try:
-            with session_scope() as session:
-                run = runs.start_run(
-                    session=session, user_id=user.id, scenario_id=scenario.id, solver=self.solver,
-                    subset_start=self.start, subset_end=self.end,
-                    resample=None if self.resample == NO_RESAMPLING else self.resample,
-                )
+            run = await rx.run_in_thread(functools.partial(
+                queue_run, user.id, scenario.id, self.solver, self.start, self.end,
+                None if self.resample == NO_RESAMPLING else self.resample,
+            ))
         except EngageError as exc:
             self.starting = False
             yield rx.toast.error(exc.message, duration=10000)
             return
         self.starting = False
         yield RunsState.load
-        yield rx.toast.success(f"Run #{run.id} is queued. Its status below updates by itself.")
+        advice = (f" The check found {_plural(self.check_warnings, 'warning')}: read them before trusting "
+                  "its results." if self.check_warnings else "")
+        message = f"Run #{run.id} is queued. Its status below updates by itself."
+        yield rx.toast.success(message + advice, duration=10000) if advice else rx.toast.success(message)
