@@ -252,7 +252,7 @@ def record_failure(run_directory: Path, message: str, exc: BaseException | None 
     log (message first, Calliope's words for the error, no traceback) to store on the run."""
     if exc is not None:
         _log_traceback(None, exc, Path(run_directory) / RAW_LOG)
-    return planner_log(message, info, error=exc if exc is not None and not _is_timeout(exc) else None)
+    return planner_log(message, info, error=exc if exc is not None and not is_timeout(exc) else None)
 
 
 # --- step 1: read -------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def read_model(model_def: Definition, model_dir: Path, raw_log: Path | None = No
                 definition_path=model_dir,
             )
         except Exception as exc:  # calliope raises ModelError, pydantic ValidationError, ValueError, ...
-            if _is_timeout(exc):
+            if is_timeout(exc):
                 raise
             _log_traceback(log, exc)
             message = describe_read_error(exc)
@@ -429,9 +429,19 @@ def load_inputs(path: Path):
 
 # --- step 2: build, solve, write -----------------------------------------------------------
 
-def _is_timeout(exc: BaseException) -> bool:
-    # rq's JobTimeoutException; matched by name so this module does not need rq.
-    return type(exc).__name__ == "JobTimeoutException"
+def is_timeout(exc: BaseException) -> bool:
+    """rq's JobTimeoutException, also when Calliope wrapped it (e.g. a BackendError "Failed to add
+    constraint ...: Task exceeded maximum timeout value"). Matched by name: no rq import here."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ == "JobTimeoutException" or "Task exceeded maximum timeout value" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 
 
 def solve_model(
@@ -537,10 +547,10 @@ def _worded_errors(log: CapturedLog, model, solver: str, highs_log: Path,
         stop_solver_processes()
         _log_traceback(log, exc)
         solver_lines = _solver_lines(log, highs_log)
-        if _is_timeout(exc) or not isinstance(exc, Exception):
+        if is_timeout(exc) or not isinstance(exc, Exception):
             with contextlib.suppress(Exception):
                 exc.calliope_log = planner_log(  # type: ignore[attr-defined]
-                    time_limit_message(time_limit_s) if _is_timeout(exc) else "The run was interrupted.",
+                    time_limit_message(time_limit_s) if is_timeout(exc) else "The run was interrupted.",
                     log.getvalue(), solver_lines=solver_lines, solver=solver)
             raise
         objective = ""

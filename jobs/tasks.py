@@ -136,7 +136,7 @@ def build_run(run_id: int) -> str:
         _fail(run_id, exc.message)
         return "failed: export"
     except Exception as exc:
-        if isinstance(exc, JobTimeoutException) or time.monotonic() - t0 >= timeout:
+        if calliope_runner.is_timeout(exc) or time.monotonic() - t0 >= timeout:
             _fail(run_id, time_limit_message(timeout))
             return "failed: timeout"
         message = f"Preparing the model failed unexpectedly ({type(exc).__name__}: {exc})."
@@ -196,7 +196,7 @@ def solve_run(run_id: int) -> str:
     except Exception as exc:
         # calliope's log up to the interruption (see calliope_runner.solve_model).
         log = getattr(exc, "calliope_log", log)
-        if isinstance(exc, JobTimeoutException) or time.monotonic() - t0 >= timeout - 1:
+        if calliope_runner.is_timeout(exc) or time.monotonic() - t0 >= timeout - 1:
             _fail(run_id, time_limit_message(timeout), log=log)
             return _finish(run_id, "failed: timeout")
         message = f"The run failed unexpectedly ({type(exc).__name__}: {exc})."

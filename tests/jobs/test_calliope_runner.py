@@ -285,3 +285,20 @@ def test_running_out_of_memory_is_explained(tmp_path):
     lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if line.startswith(("MESSAGE:", "LOG:")))
     assert lines.get("MESSAGE") == calliope_runner.OUT_OF_MEMORY, done.stdout + done.stderr[-3000:]
     assert lines["LOG"].startswith(calliope_runner.OUT_OF_MEMORY) and "Traceback" not in lines["LOG"]
+
+
+def test_a_time_limit_wrapped_by_calliope_is_still_a_time_limit():
+    """Calliope wraps rq's timeout in its own BackendError while it adds constraints; the run must
+    still say "time limit", not "could not build the optimisation problem"."""
+    from rq.timeouts import JobTimeoutException
+
+    from calliope.exceptions import BackendError
+
+    try:
+        try:
+            raise JobTimeoutException("Task exceeded maximum timeout value (3 seconds)")
+        except JobTimeoutException as inner:
+            raise BackendError(f"Failed to add constraint `balance_transmission` to the HiGHS model: {inner}") from inner
+    except BackendError as wrapped:
+        assert calliope_runner.is_timeout(wrapped)
+    assert not calliope_runner.is_timeout(BackendError("Failed to add constraint `x`: bad index"))
