@@ -8,7 +8,6 @@ test_calliope_round_trip.py (slow).
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 import warnings
 from pathlib import Path
@@ -41,6 +40,7 @@ from engage_reflex.models import (
 from engage_reflex.services import calliope_io
 from engage_reflex.services.errors import EngageError, NotFound
 from tests.calliope_inputs import input_differences  # the exact comparison of model.inputs
+from tests.calliope_inputs import read_yaml
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -448,10 +448,12 @@ def test_unknown_tech_key_is_kept_with_a_warning(db_url, committed_owner, tmp_pa
 
 
 def test_failure_after_writing_rolls_everything_back(db_url, committed_owner, tmp_path):
-    # Calliope accepts a tech that is never placed, even without base_tech; Engage needs
+    # Calliope accepts a link without base_tech (its base_tech is then empty); Engage needs
     # one. The error comes after the model, carriers and first technologies were flushed.
     folder = write_tiny_model(tmp_path / "half", TINY_YAML.replace(
-        "nodes:\n", "  spare:\n    carrier_out: power\nnodes:\n"))
+        "nodes:\n", "  spare:\n    link_from: B\n    link_to: A\n    carrier_in: power\n"
+        "    carrier_out: power\nnodes:\n"))
+    assert read_yaml(folder / "model.yaml").inputs.base_tech.sel(techs="spare").isnull()
     with pytest.raises(EngageError, match=r"techs\.spare\.base_tech"):
         _import_in_own_transaction(db_url, committed_owner, folder)
     with session_scope(db_url) as session:
@@ -494,13 +496,14 @@ def test_calliope_rejections_become_readable_errors(db_url, committed_owner, tmp
 
 
 def test_unrepresentable_override_is_skipped_with_a_warning(session, owner_id, tmp_path):
-    # An override that changes one of the model's own data tables (added ones are kept).
+    # An override that adds a custom math file the model itself does not use.
     folder = write_tiny_model(tmp_path / "tables", TINY_YAML.replace(
         "scenarios:\n",
-        "  more_data:\n    data_tables:\n      profiles: {table: extra.csv}\nscenarios:\n"))
-    shutil.copy(folder / "profiles.csv", folder / "extra.csv")
+        "  more_math:\n    config.init.math_paths: {extra: extra_math.yaml}\nscenarios:\n"))
+    (folder / "extra_math.yaml").write_text("constraints: {}\n")
+    assert read_yaml(folder / "model.yaml", "more_math").inputs
     report = calliope_io.import_model_directory(session=session, path=folder, owner_id=owner_id)
-    assert [w for w in report.warnings if "`more_data`" in w and "data table(s) profiles" in w]
+    assert [w for w in report.warnings if "`more_math`" in w and "math files" in w]
     names = set(session.exec(select(Scenario.name).where(Scenario.model_id == report.model_id)))
     assert names == {"base", "expensive_pv", "short", "expensive_short"}
 

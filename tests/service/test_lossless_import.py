@@ -5,8 +5,10 @@ Each test imports a model folder, exports a scenario as a YAML+CSV directory (wh
 `calliope.read_yaml` and compares every variable of `model.inputs` exactly
 (tests/calliope_inputs.py). The hand-made models cover one case each: a link's values
 given per node in a data table, per-node timeseries of a link, keys Calliope's math does
-not use, an override that adds a data table, and templates. The two samples are checked
-for every override and scenario Calliope itself accepts.
+not use, an override that adds a data table or changes the model's own, a parameter in
+data_definitions and in a table, YAML and table values over different dims, a timeseries
+per node without a tech, a tech never placed and without base_tech, and templates.
+The two samples are checked for every override and scenario Calliope itself accepts.
 """
 
 from __future__ import annotations
@@ -287,22 +289,163 @@ def test_override_adding_a_data_table_keeps_its_data(session, tmp_path):
     assert "cost_flow_cap" in read_yaml(copy / "model.yaml", "priced").inputs
 
 
-def test_override_changing_the_models_tables_is_skipped_with_a_warning(session, tmp_path):
+def test_override_changing_the_models_tables_round_trips(session, tmp_path):
     # The model's own tables are folded into Engage's rows; an override that changes one
-    # of them, or adds one that sets what they set, is what Engage cannot keep yet.
+    # of them, or adds one that sets what they set, gives every table back in its scenario.
     text = LINK_YAML + textwrap.dedent("""\
         overrides:
           other_caps: {data_tables.link_caps.table: caps2.csv}
           more_caps:
-            data_tables.more_limits: {table: caps2.csv, rows: [nodes, techs], columns: inputs}
+            data_tables.more_limits: {table: limits2.csv, rows: [nodes, techs], columns: inputs}
+          dropped_caps: {data_tables.link_caps: null}
+        scenarios:
+          both: [other_caps, more_caps]
         """)
     folder = write_link_model(tmp_path / "changed", text)
-    (folder / "caps2.csv").write_text("nodes,techs,flow_cap_max\nA,cheap,50\n")
+    (folder / "caps2.csv").write_text("techs,flow_cap_max\na_to_b,7\n")
+    (folder / "limits2.csv").write_text("nodes,techs,flow_cap_max\nA,cheap,50\n")
     report, _ = import_export(session, folder, tmp_path / "unused")
-    assert [w for w in report.warnings if "`other_caps`" in w and "link_caps" in w]
-    # An added table that sets what the model's own tables set: the order cannot be kept.
-    assert [w for w in report.warnings
-            if "`more_caps`" in w and "`flow_cap_max` of cheap at A" in w]
+    assert report.warnings == []
+    copy = tmp_path / "original"
+    shutil.copytree(folder, copy)
+    shutil.rmtree(folder)  # the export needs nothing but the database
+    caps = {"other_caps": ("a_to_b", "B", 7), "more_caps": ("cheap", "A", 50),
+            "both": ("a_to_b", "A", 7)}
+    for name in ("base", "other_caps", "more_caps", "dropped_caps", "both"):
+        original = read_yaml(copy / "model.yaml", None if name == "base" else name)
+        if name in caps:  # the override does change what Calliope sees
+            tech, node, value = caps[name]
+            assert float(original.inputs.flow_cap_max.sel(techs=tech, nodes=node)) == value
+        exported = export_dir(session, report.model_id, name, tmp_path / f"export_{name}")
+        assert_same_inputs(original, read_yaml(exported))
+    assert float(read_yaml(copy / "model.yaml", "both").inputs.flow_cap_max.sel(
+        techs="cheap", nodes="A")) == 50
+
+
+# data_definitions entry, the table's rows and its CSV: Calliope applies data_definitions
+# last, over the table's values where it gives one and under them nowhere.
+MODEL_AND_TABLE = {
+    "scalar": ("flow_out_eff: 0.95", "techs", "techs,flow_out_eff\nbackup,0.9\n"),
+    "other_tech": ("flow_out_eff: {data: 0.95, index: cheap, dims: techs}", "techs",
+                   "techs,flow_out_eff\nbackup,0.9\n"),
+    "same_tech": ("flow_out_eff: {data: 0.95, index: backup, dims: techs}", "techs",
+                  "techs,flow_out_eff\nbackup,0.9\ncheap,0.8\n"),
+    "per_node": ("flow_out_eff: {data: 0.85, index: A, dims: nodes}", "techs",
+                 "techs,flow_out_eff\nbackup,0.9\ncheap,0.8\n"),
+    "node_tech_table": ("flow_out_eff: {data: 0.85, index: [[A, cheap]], dims: [nodes, techs]}",
+                        "[nodes, techs]", "nodes,techs,flow_out_eff\nB,backup,0.9\nA,cheap,0.8\n"),
+    "over_costs": ("cost_flow_cap: {data: 2, index: monetary, dims: costs}", "[techs, costs]",
+                   "techs,costs,cost_flow_cap\nbackup,monetary,0.9\ncheap,emissions,0.8\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(MODEL_AND_TABLE))
+def test_parameter_in_data_definitions_and_a_tech_table(session, tmp_path, case):
+    entry, rows, csv = MODEL_AND_TABLE[case]
+    text = LINK_YAML.replace(
+        "  objective_cost_weights:", f"  {entry}\n  objective_cost_weights:"
+    ).replace("  link_caps:\n", f"  extra: {{table: extra.csv, rows: {rows}, columns: inputs}}\n"
+                                 "  link_caps:\n")
+    folder = write_link_model(tmp_path / case, text)
+    (folder / "extra.csv").write_text(csv)
+    original = read_yaml(folder / "model.yaml")
+    param = entry.split(":")[0]
+    values = set(original.inputs[param].to_series().dropna())
+    if case == "scalar":  # data_definitions wins everywhere
+        assert values == {0.95}
+    else:  # both reach Calliope: the table's value where data_definitions gives none
+        assert len(values) >= 2, values
+    report, exported = import_export(session, folder, tmp_path / "export")
+    assert report.warnings == []
+    assert_same_inputs(original, read_yaml(exported))
+
+
+# What YAML gives (a replacement in LINK_YAML), the table's rows and its CSV. The YAML
+# value is over `costs`, the table's is not: Calliope spreads the
+# table's value over every `costs` item the YAML leaves empty (emissions exists because
+# of cheap's emissions cost).
+DIMS_CASES = {
+    "tech_yaml_over_costs": (
+        ("cost_flow_out: {data: 10, index: monetary, dims: costs}",
+         "cost_flow_out: {data: 10, index: monetary, dims: costs}\n"
+         "    cost_flow_cap: {data: 1, index: monetary, dims: costs}"),
+        "techs", "techs,cost_flow_cap\nbackup,5\ncheap,3\n"),
+    "node_yaml_over_costs": (
+        ("backup: null, demand_power", "backup: {cost_flow_cap: {data: 2, index: emissions, "
+         "dims: costs}}, demand_power"),
+        "[nodes, techs]", "nodes,techs,cost_flow_cap\nB,backup,5\nA,cheap,3\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(DIMS_CASES))
+def test_yaml_and_table_values_over_different_dims(session, tmp_path, case):
+    (old, new), rows, csv = DIMS_CASES[case]
+    assert old in LINK_YAML
+    text = LINK_YAML.replace(old, new).replace(
+        "cost_flow_out: {data: 0.01, index: monetary, dims: costs}",
+        "cost_flow_out: {data: [0.01, 1], index: [monetary, emissions], dims: costs}",
+    ).replace("  link_caps:\n", f"  extra: {{table: extra.csv, rows: {rows}, columns: inputs}}\n"
+                                 "  link_caps:\n")
+    folder = write_link_model(tmp_path / case, text)
+    (folder / "extra.csv").write_text(csv)
+    original = read_yaml(folder / "model.yaml")
+    caps = original.inputs.cost_flow_cap
+    assert set(caps.dims) >= {"techs", "costs"}
+    # The table's value fills the item the YAML value leaves empty.
+    assert 5 in set(caps.sel(techs="backup").to_series().dropna())
+    report, exported = import_export(session, folder, tmp_path / "export")
+    assert report.warnings == []
+    assert_same_inputs(original, read_yaml(exported))
+
+
+def test_timeseries_per_node_without_a_tech(session, tmp_path):
+    # A table over nodes and timesteps with no tech; B's own YAML value wins over it.
+    text = LINK_YAML.replace("  link_caps:\n", textwrap.indent(textwrap.dedent("""\
+        site_weather:
+          table: weather.csv
+          rows: timesteps
+          columns: [nodes, inputs]
+        """), "  ") + "  link_caps:\n").replace(
+        "B: {latitude: 50.5,", "B: {air_temperature: 12, latitude: 50.5,")
+    folder = write_link_model(tmp_path / "weather", text)
+    hours = STAMPS.hour.to_numpy()
+    weather = pd.DataFrame({(node, "air_temperature"): (10 + shift + 5 * np.sin(hours / 24 * np.pi))
+                            .round(4) for node, shift in (("A", 0), ("B", 3))},
+                           index=pd.Index(STAMPS, name="timesteps"))
+    weather.columns.names = ["nodes", "inputs"]
+    weather.to_csv(folder / "weather.csv")
+    original = read_yaml(folder / "model.yaml")
+    temperature = original.inputs.air_temperature
+    assert set(temperature.dims) == {"nodes", "timesteps"}
+    assert temperature.sel(nodes="A").std() > 1 and (temperature.sel(nodes="B") == 12).all()
+
+    report, exported = import_export(session, folder, tmp_path / "export")
+    [warning] = report.warnings  # a name Calliope's math does not use: kept, and reported
+    assert "air_temperature" in warning and "not used by Calliope's math" in warning
+    names = set(session.exec(select(Timeseries.name).where(Timeseries.model_id == report.model_id)))
+    assert "air_temperature[A]" in names and not any("[B]" in name for name in names)
+    assert_same_inputs(original, read_yaml(exported))
+
+
+def test_tech_never_placed_and_without_base_tech(session, tmp_path):
+    # Calliope accepts it and leaves it out of the model; so does Engage, with a warning.
+    # An override that gives it a base_tech and places it brings it in, in both.
+    spare = "  spare: {carrier_out: hydrogen, lifetime: 3}\nnodes:\n"
+    text = LINK_YAML.replace("nodes:\n", spare) + textwrap.dedent("""\
+        overrides:
+          with_spare: {techs.spare.base_tech: supply, nodes.A.techs.spare: null}
+        """)
+    folder = write_link_model(tmp_path / "spare", text)
+    original = read_yaml(folder / "model.yaml")
+    assert "spare" not in original.inputs.techs and "hydrogen" not in original.inputs.carriers
+    report, exported = import_export(session, folder, tmp_path / "export")
+    [warning] = report.warnings
+    assert "techs.spare" in warning and "base_tech" in warning
+    assert_same_inputs(original, read_yaml(exported))
+    with_spare = read_yaml(folder / "model.yaml", "with_spare")
+    assert float(with_spare.inputs.lifetime.sel(techs="spare")) == 3
+    exported = export_dir(session, report.model_id, "with_spare", tmp_path / "with_spare")
+    assert_same_inputs(with_spare, read_yaml(exported))
 
 
 def test_templates_of_techs_nodes_and_links(session, tmp_path):

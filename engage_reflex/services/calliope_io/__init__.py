@@ -42,7 +42,17 @@ Decisions worth knowing:
   definition, so the export writes the file back and Calliope reads it after the model's
   own tables, as in the original. An override that changes one of the model's own tables
   (they are folded into Engage's rows), or adds one that sets a value those tables set
-  too, is skipped with a warning.
+  too, stores every table file of the model and replaces the export's `data_tables`
+  (`_REPLACE_`) with all of them, in Calliope's order, over the model's own YAML (no table
+  values folded in). Such a scenario is a copy of the imported tables: edits to the
+  values they set do not reach it.
+* A parameter over other dims in YAML than in a table: the table value fills the YAML
+  value at every item of the dims it lacks (the items Calliope had when it merged them).
+* A timeseries per node without a tech is a model-level timeseries over `nodes`.
+* A tech that is never placed and has no base_tech is not in Calliope's inputs and cannot
+  be an Engage technology (base_tech is required): import leaves it out with a warning.
+  (A link without base_tech, which Calliope also accepts with an empty base_tech, is
+  refused.)
 
 Modules:
 

@@ -39,6 +39,7 @@ from engage_reflex.services.calliope_io.resolve import (
     _resolve,
     _Resolved,
     _SeriesRef,
+    _left_out_warning,
     _unused_warning,
 )
 from engage_reflex.services.calliope_io.scenarios import _import_scenarios
@@ -104,7 +105,8 @@ def import_model_directory(
         technologies=writer.counts["technologies"], nodes=writer.counts["nodes"],
         links=writer.counts["links"], timeseries=writer.counts["timeseries"],
         scenarios=scenarios.count,
-        warnings=[w for w in [_unused_warning(resolved.unused)] if w]
+        warnings=[w for w in (_unused_warning(resolved.unused),
+                              _left_out_warning(resolved.left_out)) if w]
         + writer.warnings + scenarios.warnings,
     )
 

@@ -79,6 +79,9 @@ class _Tables:
     node_techs: dict[str, list[str]]  # techs placed at nodes by table data
     values: dict[tuple[str | None, str | None, str], _TableValue]  # (tech, node, param)
     sources: dict[str, str]  # param -> table file(s)
+    # Items of each dimension (but techs, nodes, timesteps) when Calliope merged the YAML
+    # data into the tables': a table value fills a YAML value over more dims at each of them.
+    coords: dict[str, list] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -112,13 +115,21 @@ def _load_with_calliope(raw: dict, yaml_path: Path) -> _Loaded:
         builder = ModelDataBuilder(attrs.config.init, attrs.definition, built_math, tables)
         tech_data, table_nodes, table_dataset = (
             builder.tech_data_from_tables, builder.model_definition.nodes, builder.dataset)
-        builder.build()
+        builder.add_node_tech_data()  # builder.build(), in two steps
+        coords = _extra_coords(builder.dataset)
+        builder.add_top_level_data_definitions()
         attrs = attrs.update({"math.build": built_math, "runtime.math_priority": priority})
         Model(inputs=builder.dataset, attrs=attrs)  # Calliope's own checks (time subset, ...)
     return _Loaded(
-        tables=_tables_from(tables, tech_data, table_nodes, table_dataset),
+        tables=dataclasses.replace(_tables_from(tables, tech_data, table_nodes, table_dataset),
+                                   coords=coords),
         known=_math_names(attrs.math.init.model_dump()),
     )
+
+
+def _extra_coords(dataset) -> dict[str, list]:
+    return {str(dim): [_scalar(item) for item in dataset.coords[dim].values]
+            for dim in dataset.dims if dim not in ("techs", "nodes", "timesteps")}
 
 
 def _check_math_files(raw: dict, yaml_path: Path, folder: ModelFolder) -> None:

@@ -54,6 +54,8 @@ class _Resolved:
     series: list[_SeriesRef]
     # Keys Calliope accepts but its math does not use ("techs.pv.my_note"): kept, reported.
     unused: list[str] = dataclasses.field(default_factory=list)
+    # Techs never placed and without base_tech: not in Calliope's inputs, left out, reported.
+    left_out: list[str] = dataclasses.field(default_factory=list)
 
 
 def _resolve(raw: dict, tables: _Tables, *, known: set[str] | None, with_series: bool) -> _Resolved:
@@ -74,6 +76,10 @@ def _resolve(raw: dict, tables: _Tables, *, known: set[str] | None, with_series:
         CalliopeModelDef(**copy.deepcopy(resolved))
     raw_techs = raw.get("techs") or {}
     techs = _resolve_techs(resolved.get("techs") or {}, tables.tech_defs)
+    nodes = _resolve_nodes(resolved.get("nodes") or {}, tables.node_techs, techs)
+    left_out = _unplaced_without_base_tech(techs, nodes)
+    for name in left_out:
+        del techs[name]
     model = _Resolved(
         config=config,
         data_definitions={
@@ -86,7 +92,8 @@ def _resolve(raw: dict, tables: _Tables, *, known: set[str] | None, with_series:
         templates={},
         series=[],
     )
-    model.nodes = _resolve_nodes(resolved.get("nodes") or {}, tables.node_techs, techs)
+    model.nodes = nodes
+    model.left_out = left_out
     model.templates = {
         name: _canonical_tech(f"templates.{name}", _plain(solver.resolved_templates[name]))
         for name in set(model.link_templates.values())
@@ -106,6 +113,23 @@ def _resolve_techs(yaml_techs: dict, table_defs: dict) -> dict[str, dict]:
         merged = {**table_defs.get(name, {}), **(yaml_techs.get(name) or {})}
         techs[name] = _canonical_tech(f"techs.{name}", merged)
     return techs
+
+
+def _unplaced_without_base_tech(techs: dict[str, dict], nodes: dict[str, dict]) -> list[str]:
+    """Techs Calliope accepts and leaves out of the model: no base_tech, at no node, not a
+    link. Engage's technologies need a base tech, so they are left out too."""
+    placed = {tech for attrs in nodes.values() for tech in attrs["techs"]}
+    return [name for name, definition in techs.items()
+            if not definition.get("base_tech") and name not in placed
+            and not all(definition.get(k) for k in LINK_KEYS)]
+
+
+def _left_out_warning(left_out: list[str]) -> str | None:
+    if not left_out:
+        return None
+    names = ", ".join(f"techs.{name}" for name in left_out)
+    return (f"left out {names}: never placed at a node and without a base_tech, so Calliope "
+            "leaves it out of the model too (give it a base_tech to keep it).")
 
 
 def _canonical_tech(path: str, definition: dict) -> dict:
@@ -211,64 +235,65 @@ def _link_ends(model: _Resolved, tech: str | None) -> tuple[str, ...]:
 
 
 def _fold_plain_table_values(model: _Resolved, tables: _Tables) -> None:
-    """Non-timeseries table values become YAML-layer values under the YAML ones."""
+    """Non-timeseries table values become YAML-layer values under the YAML ones.
+
+    A parameter also in `data_definitions` needs no care: Calliope applies those last,
+    over table and YAML values alike, in the original and in the export. (Tables are
+    merged before this, so a model-level table value and a tech-level one of the same
+    parameter arrive here as tech-level values, in the tables' own order.)
+    """
     for (tech, node, param), value in tables.values.items():
         if not value.plain:
             continue
         table = _Param(value.dims, value.plain)
         if tech is None and node is None:
             path = f"data_definitions.{param}"
-            model.data_definitions[param] = _fill(path, model.data_definitions.get(param), table)
+            model.data_definitions[param] = _fill(path, model.data_definitions.get(param), table,
+                                                  tables.coords)
         elif tech is None:
-            _fold_into_location(model, node, param, table)
+            _fold_into_location(model, node, param, table, tables.coords)
         elif node is None:
-            _fold_into_tech(model, tech, param, table)
+            _fold_into_tech(model, tech, param, table, tables.coords)
         else:
-            _fold_into_node(model, node, tech, param, table)
+            _fold_into_node(model, node, tech, param, table, tables.coords)
 
 
-def _fold_into_location(model: _Resolved, node: str, param: str, table: _Param) -> None:
+def _fold_into_location(model: _Resolved, node: str, param: str, table: _Param,
+                        coords: dict) -> None:
     if node not in model.nodes:
         return
     attrs = model.nodes[node]
-    attrs[param] = _fill(f"nodes.{node}.{param}", attrs.get(param), table)
+    attrs[param] = _fill(f"nodes.{node}.{param}", attrs.get(param), table, coords)
 
 
-def _fold_into_tech(model: _Resolved, tech: str, param: str, table: _Param) -> None:
+def _fold_into_tech(model: _Resolved, tech: str, param: str, table: _Param,
+                    coords: dict) -> None:
     if tech not in model.techs:
         return
-    _refuse_model_level_clash(model, param, f"techs.{tech}.{param}")
     definition = model.techs[tech]
-    definition[param] = _fill(f"techs.{tech}.{param}", definition.get(param), table)
+    definition[param] = _fill(f"techs.{tech}.{param}", definition.get(param), table, coords)
     # A node's own YAML value replaces the tech's, so the table must fill it too.
     for node, attrs in model.nodes.items():
         own = attrs["techs"].get(tech)
         if own is not None and param in own:
-            own[param] = _fill(f"nodes.{node}.techs.{tech}.{param}", own[param], table)
+            own[param] = _fill(f"nodes.{node}.techs.{tech}.{param}", own[param], table, coords)
 
 
-def _fold_into_node(model: _Resolved, node: str, tech: str, param: str, table: _Param) -> None:
+def _fold_into_node(model: _Resolved, node: str, tech: str, param: str, table: _Param,
+                    coords: dict) -> None:
     if node in _link_ends(model, tech)[:1]:
         # A link's value seen at its nodes: Calliope refuses transmission data over `nodes`
         # in a table, so this is a table value of the link itself that merging with a
         # per-node table spread over every node (equal at both ends). Keep it on the link.
-        _fold_into_tech(model, tech, param, table)
+        _fold_into_tech(model, tech, param, table, coords)
         return
     own = model.nodes.get(node, {}).get("techs", {}).get(tech)
     if own is None:
         return  # tech not at this node: Calliope drops the value too
-    _refuse_model_level_clash(model, param, f"nodes.{node}.techs.{tech}.{param}")
     current = own.get(param, model.techs[tech].get(param))
-    filled = _fill(f"nodes.{node}.techs.{tech}.{param}", current, table)
+    filled = _fill(f"nodes.{node}.techs.{tech}.{param}", current, table, coords)
     if filled != current:
         own[param] = filled
-
-
-def _refuse_model_level_clash(model: _Resolved, param: str, path: str) -> None:
-    if param in model.data_definitions:
-        raise EngageError(
-            f"{path}: also given in data_definitions; Engage cannot keep Calliope's order for it."
-        )
 
 
 def _attach_series(model: _Resolved, tables: _Tables) -> None:
@@ -280,10 +305,7 @@ def _attach_series(model: _Resolved, tables: _Tables) -> None:
             if tech is None and node is None:
                 _keep_model_series(model, ref)
             elif tech is None:
-                raise EngageError(
-                    f"data_tables ({ref.source}): `{param}` varies over time per node without a "
-                    "technology; Engage stores timeseries for technologies only."
-                )
+                _keep_location_series(model, ref)
             elif node is None:
                 _keep_tech_series(model, ref)
             else:
@@ -294,6 +316,18 @@ def _keep_model_series(model: _Resolved, ref: _SeriesRef) -> None:
     path = f"data_definitions.{ref.param}"
     if not _covers(path, model.data_definitions.get(ref.param), ref.dims, ref.index):
         model.series.append(ref)
+
+
+def _keep_location_series(model: _Resolved, ref: _SeriesRef) -> None:
+    """A series per node without a tech: a model-level series over `nodes` (the export
+    gives it back as a table over nodes, as the original had it)."""
+    if ref.node not in model.nodes:
+        return
+    if _covers(f"nodes.{ref.node}.{ref.param}", model.nodes[ref.node].get(ref.param),
+               ref.dims, ref.index):
+        return  # the node's own YAML value wins
+    _keep_model_series(model, dataclasses.replace(
+        ref, node=None, dims=("nodes", *ref.dims), index=(ref.node, *ref.index)))
 
 
 def _keep_node_series(model: _Resolved, ref: _SeriesRef) -> None:

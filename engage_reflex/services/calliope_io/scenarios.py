@@ -113,7 +113,13 @@ def _scenario_overrides(raw: dict, name: str, base_definition: dict, tables: _Ta
     added_tables: dict[str, dict] = {}
     table_files: dict[str, str] = {}
     if applied.get("data_tables") != raw.get("data_tables"):
-        added_tables, table_files = _added_tables(raw, applied, tables, yaml_path)
+        try:
+            added_tables, table_files = _added_tables(raw, applied, tables, yaml_path)
+        except _OwnTablesChanged:
+            # The model's own tables are folded into Engage's rows; this scenario gives
+            # every table back as a data table instead (see _all_tables).
+            tables = _Tables(tech_defs={}, node_techs={}, values={}, sources={})
+            added_tables, table_files = _all_tables(applied, yaml_path)
     resolved = _resolve(applied, tables, known=None, with_series=False)
     new_files, math_paths = _math_files(resolved.config, yaml_path)
     if any(files.get(path) != content for path, content in new_files.items()):
@@ -125,13 +131,51 @@ def _scenario_overrides(raw: dict, name: str, base_definition: dict, tables: _Ta
     return diff, table_files
 
 
+class _OwnTablesChanged(EngageError):
+    """The override changes the model's own data tables, or adds one that sets a value
+    they set: Engage's rows (the own tables folded in) cannot keep Calliope's order."""
+
+
+def _all_tables(applied: dict, yaml_path: Path) -> tuple[dict[str, dict], dict[str, str]]:
+    """Every data table of the model with the override applied, in Calliope's order, with
+    the text of their files, as a `_REPLACE_` of the export's `data_tables`.
+
+    With them, the scenario's YAML layer is the model's own YAML (no table values folded
+    in), so the export is the original tables over the original YAML: Calliope's order.
+    """
+    tables: dict[str, dict] = {}
+    files: dict[str, str] = {}
+    for name, definition in (applied.get("data_tables") or {}).items():
+        tables[name], stored, text = _table_file(name, definition, yaml_path)
+        files[stored] = text
+    return {"_REPLACE_": tables}, files
+
+
+def _table_file(name: str, definition: dict, yaml_path: Path) -> tuple[dict, str, str]:
+    """A data table's definition with its file stored under the model folder, the stored
+    path, and the file's text."""
+    from engage_reflex.services.calliope_io.confine import ModelFolder
+
+    folder = ModelFolder.for_yaml(yaml_path)
+    key = f"data_tables.{name}.table"
+    table = definition.get("table")
+    if ".csv" not in Path(str(table)).suffixes:
+        raise EngageError(f"`{key}` is {table}, not a CSV file; `calliope run` cannot read "
+                          "it either.")
+    path = folder.inside(table, key=key, where=None, relative_to=folder.root)
+    stored = path.relative_to(folder.root).as_posix()
+    text = folder.read_text(path, key=key, where=None, value=str(table))
+    return {**copy.deepcopy(definition), "table": stored}, stored, text
+
+
 def _added_tables(raw: dict, applied: dict, tables: _Tables,
                   yaml_path: Path) -> tuple[dict[str, dict], dict[str, str]]:
     """The data tables an override adds, with the text of their files.
 
     They stay data tables in the export, after the model's own (Calliope's order: a later
     table wins). The model's own tables are folded into Engage's rows, so an override that
-    changes one of them, or adds a table setting a value they set, cannot be kept.
+    changes one of them, or adds a table setting a value they set, raises _OwnTablesChanged
+    (the scenario then gives every table back: _all_tables).
     """
     from calliope.preprocess.data_tables import DataTable
     from calliope.schemas.data_table_schema import CalliopeDataTable
@@ -142,7 +186,7 @@ def _added_tables(raw: dict, applied: dict, tables: _Tables,
     new = applied.get("data_tables") or {}
     changed = [name for name in own if new.get(name) != own[name]]
     if changed:
-        raise EngageError(
+        raise _OwnTablesChanged(
             f"it changes the model's own data table(s) {', '.join(changed)}; Engage keeps "
             "overrides that add data tables, not ones that change the model's tables.")
     folder = ModelFolder.for_yaml(yaml_path)
@@ -152,15 +196,7 @@ def _added_tables(raw: dict, applied: dict, tables: _Tables,
     for name, definition in new.items():
         if name in own:
             continue
-        key = f"data_tables.{name}.table"
-        table = definition.get("table")
-        if ".csv" not in Path(str(table)).suffixes:
-            raise EngageError(f"`{key}` is {table}, not a CSV file; `calliope run` cannot read "
-                              "it either.")
-        path = folder.inside(table, key=key, where=None, relative_to=folder.root)
-        stored = path.relative_to(folder.root).as_posix()
-        files[stored] = folder.read_text(path, key=key, where=None, value=str(table))
-        added[name] = {**copy.deepcopy(definition), "table": stored}
+        added[name], stored, files[stored] = _table_file(name, definition, yaml_path)
         with _calliope_errors(f"data_tables.{name}"):
             loaded = DataTable(name, CalliopeDataTable(**added[name]), None, folder.root / "model.yaml")
             for var in loaded.dataset.data_vars:
@@ -169,7 +205,7 @@ def _added_tables(raw: dict, applied: dict, tables: _Tables,
                    key=str)
     if clash:
         described = ", ".join(_describe_key(key) for key in clash[:5])
-        raise EngageError(f"it adds data tables that set {described}, which the model's own data "
+        raise _OwnTablesChanged(f"it adds data tables that set {described}, which the model's own data "
                           "tables set too; Engage cannot keep that order of tables.")
     return added, files
 
@@ -243,8 +279,12 @@ def _apply_scenario(session: Session, definition, scenario: Scenario, exporter: 
         definition.union(AttrDict({path: _from_json(value)}), allow_override=True,
                          allow_replacement=True)
     if scenario.overrides:
+        if "data_tables" in scenario.overrides:
+            definition.setdefault("data_tables", AttrDict())  # `_REPLACE_` needs the key
         definition.union(AttrDict(_from_json(copy.deepcopy(scenario.overrides))),
                          allow_override=True, allow_replacement=True)
+        if not definition.get("data_tables", True):
+            del definition["data_tables"]
     return definition
 
 

@@ -171,18 +171,25 @@ def _covers(path: str, value: Any, dims: tuple, index: tuple) -> bool:
     return param.rows.get(projected) is not None
 
 
-def _fill(path: str, yaml_value: Any, table: _Param) -> Any:
-    """Calliope's rule: YAML values win, table values fill what YAML leaves undefined."""
+def _fill(path: str, yaml_value: Any, table: _Param, coords: dict[str, list] | None = None) -> Any:
+    """Calliope's rule: YAML values win, table values fill what YAML leaves undefined.
+
+    Over different dims, Calliope's merge spreads each over the other's extra dims, at
+    every item those dims had when it merged (`coords`); so does this.
+    """
     if yaml_value is None:
         return _from_param(table)
     param = _to_param(path, yaml_value)
     if not param.dims:
         return yaml_value if param.rows[()] is not None else _from_param(table)
     if set(param.dims) != set(table.dims):
-        raise EngageError(
-            f"{path}: given over {list(param.dims)} in YAML but over {list(table.dims)} in a data "
-            "table; Engage cannot combine the two."
-        )
+        dims = (*param.dims, *(d for d in table.dims if d not in param.dims))
+        if not all(d in (coords or {}) for d in dims):
+            raise EngageError(
+                f"{path}: given over {list(param.dims)} in YAML but over {list(table.dims)} in "
+                "a data table; Engage cannot combine the two."
+            )
+        param, table = _spread(param, dims, coords), _spread(table, dims, coords)
     order = [table.dims.index(d) for d in param.dims]
     rows = dict(param.rows)
     for index, value in table.rows.items():
@@ -190,6 +197,20 @@ def _fill(path: str, yaml_value: Any, table: _Param) -> Any:
         if rows.get(index) is None:
             rows[index] = value
     return _from_param(_Param(param.dims, rows))
+
+
+def _spread(param: _Param, dims: tuple[str, ...], coords: dict[str, list]) -> _Param:
+    """`param` over `dims`: the same value at every item of the dims it lacks."""
+    import itertools
+
+    extra = [d for d in dims if d not in param.dims]
+    rows: dict[tuple, Any] = {}
+    for index, value in param.rows.items():
+        named = dict(zip(param.dims, index, strict=True))
+        for items in itertools.product(*(coords[d] for d in extra)):
+            named.update(zip(extra, items, strict=True))
+            rows[tuple(named[d] for d in dims)] = value
+    return _Param(dims, rows)
 
 
 # --------------------------------------------------------------------------- errors
