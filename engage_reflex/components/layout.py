@@ -16,7 +16,7 @@ def nav_bar() -> rx.Component:
         rx.hstack(
             rx.link(
                 rx.hstack(rx.icon("zap", size=22, color=rx.color("accent", 9)),
-                          rx.heading(APP_NAME, size="5", weight="bold"), align="center", spacing="2"),
+                          rx.heading(APP_NAME, size="5", weight="bold", as_="p"), align="center", spacing="2"),
                 href="/models", underline="none", color_scheme="gray", high_contrast=True,
             ),
             rx.cond(
@@ -61,7 +61,7 @@ def loading(label: str = "Loading…") -> rx.Component:
 def section(title: str, *content: rx.Component, icon: str | None = None, **props) -> rx.Component:
     """A white card with a small heading."""
     heading = rx.hstack(rx.icon(icon, size=18, color=rx.color("accent", 10)) if icon else rx.fragment(),
-                        rx.heading(title, size="4"), align="center", spacing="2")
+                        rx.heading(title, size="4", as_="h2"), align="center", spacing="2")
     return rx.card(rx.vstack(heading, *content, spacing="3", width="100%"), width="100%", size="2", **props)
 
 

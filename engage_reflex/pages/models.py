@@ -18,7 +18,7 @@ def model_card(model: ModelSummary) -> rx.Component:
     return rx.link(
         rx.card(
             rx.vstack(
-                rx.hstack(rx.heading(model.name, size="4", trim="both"), rx.spacer(), badge, align="start",
+                rx.hstack(rx.heading(model.name, size="4", trim="both", as_="h3"), rx.spacer(), badge, align="start",
                           width="100%"),
                 rx.text(rx.cond(model.description != "", model.description, "No description yet."),
                         size="2", color=rx.color("gray", 11), line_clamp=3),
@@ -66,7 +66,7 @@ def models_page() -> rx.Component:
                     "Start with one of the public sample models below: open it, pick a scenario and press Run.",
                 ), width="100%"),
             ),
-            rx.heading("Samples and shared models", size="5", margin_top="0.5em"),
+            rx.heading("Samples and shared models", size="5", margin_top="0.5em", as_="h2"),
             rx.cond(
                 ModelsState.other_models.length() > 0,
                 card_grid(ModelsState.other_models),
