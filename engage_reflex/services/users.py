@@ -155,10 +155,18 @@ def login(*, session: Session, email: str, password: str, client_ip: str = "") -
     # The account's failures are forgotten once its password is given (the address's are not:
     # one's own account must not reset the count of guesses at others').
     session.exec(delete(LoginFailure).where(LoginFailure.email == email))
+    assert user.id is not None
+    return open_session(session=session, user_id=user.id)
+
+
+def open_session(*, session: Session, user_id: int) -> str:
+    """A new login session for a user whose identity is already established (a password just
+    checked, or an account just registered); returns its token (valid 30 days). Commits."""
+    now = datetime.now(UTC)
     # Housekeeping: forget this user's expired sessions.
-    session.exec(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at < now))
+    session.exec(delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.expires_at < now))
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(user_id=user.id, token_hash=hash_token(token), created_at=now,
+    session.add(LoginSession(user_id=user_id, token_hash=hash_token(token), created_at=now,
                              expires_at=now + timedelta(days=SESSION_DAYS)))
     session.commit()
     return token

@@ -13,14 +13,16 @@ from engage_reflex.services.errors import EngageError
 from engage_reflex.state.auth import HOME_ROUTE, AuthState
 
 
-def register_and_log_in(form: dict, client_ip: str) -> tuple[UserView, str]:
+def register_and_log_in(form: dict) -> tuple[UserView, str]:
     """Create the account and open a login session (runs in a thread: bcrypt and the database)."""
-    password = str(form.get("password", ""))
     with session_scope() as session:
-        user = users.register(session=session, email=str(form.get("email", "")), password=password,
+        user = users.register(session=session, email=str(form.get("email", "")),
+                              password=str(form.get("password", "")),
                               display_name=str(form.get("display_name", "")))
+    # Not users.login: the new account must not be refused by the address's login limit (nor pay
+    # for a second bcrypt check) — that left an account the form said was not created.
     with session_scope() as session:
-        token = users.login(session=session, email=user.email, password=password, client_ip=client_ip)
+        token = users.open_session(session=session, user_id=user.id)
     return user, token
 
 
@@ -44,10 +46,9 @@ class RegisterState(AuthState):
                 self.error = "The two passwords are not the same. Please type them again."
                 return
             self.busy = True
-            client_ip = self.router.session.client_ip
         try:
-            # bcrypt (twice) and the database: never on the event loop, which serves every user.
-            user, token = await rx.run_in_thread(functools.partial(register_and_log_in, dict(form), client_ip))
+            # bcrypt and the database: never on the event loop, which serves every user.
+            user, token = await rx.run_in_thread(functools.partial(register_and_log_in, dict(form)))
         except EngageError as exc:
             async with self:
                 self.error, self.busy = exc.message, False

@@ -252,6 +252,17 @@ def test_rate_limit_per_client_address(session, login_limits):
     assert _seconds_in(_login_error(session, "someone@example.org", "x", "203.0.113.7")) > 0
 
 
+def test_registering_from_a_locked_address_logs_the_new_account_in(session, login_limits):
+    """The address's login limit must not leave an account the form says was not created."""
+    from engage_reflex.state.register import register_and_log_in
+
+    login_limits(per_account=100, per_address=2)
+    for i in range(2):
+        _login_error(session, f"user{i}@example.org", "guess", "203.0.113.9")
+    user, token = register_and_log_in({"email": "erin@example.org", "password": "a fine password"})
+    assert users.user_for_token(session=session, token=token).email == "erin@example.org" == user.email
+
+
 def test_unknown_email_takes_as_long_as_a_wrong_password(session, login_limits):
     login_limits(per_account=1000, per_address=1000)
     users.register(session=session, email="dave@example.org", password="right password")
