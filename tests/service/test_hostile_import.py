@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 from engage_reflex.db import get_engine, session_scope
 from engage_reflex.models import User
 from engage_reflex.services import calliope_io
+from engage_reflex.services.calliope_io.confine import INTERNAL_ERROR_PREFIX
 from engage_reflex.services.errors import EngageError
 from engage_reflex.settings import get_settings
 from tests.hostile_corpus import BASE_YAML, CASES, TOLERATED, build_case, write_base
@@ -211,6 +212,8 @@ def _import_outcome(db_url: str, owner: int, model: Path, outside: Path) -> str:
             assert row_counts(db_url) == before
     assert_nothing_outside_opened(opened, outside)
     assert "Traceback" not in outcome
+    # A crash in Engage's own code is worded too, but it is a bug, not a refusal of the model.
+    assert not outcome.startswith(INTERNAL_ERROR_PREFIX), outcome
     if outcome == "ok":  # the next example needs the model's name free
         _delete_models(db_url)
     return outcome

@@ -611,7 +611,8 @@ def import_errors(func: Callable) -> Callable:
         except EngageError:
             raise
         except Exception as exc:  # noqa: BLE001 - the whole point: no traceback reaches a planner
-            logger.debug("import failed", exc_info=True)
+            # The planner gets words; the operators' log keeps the traceback (it may be our bug).
+            logger.warning("import failed: %s", type(exc).__name__, exc_info=True)
             raise EngageError(describe_import_error(exc)) from exc
 
     return wrapper
@@ -640,4 +641,25 @@ def describe_import_error(exc: BaseException) -> str:
         return f"Engage could not store this model: {_short(orig).split(' [SQL:')[0]}"
     if module.startswith("calliope") or module.startswith("pydantic"):
         return f"Calliope cannot load this model: {_calliope_message(exc)}"
+    if not _raised_in_calliope(exc):
+        # A plain Python error outside Calliope's code is Engage's own fault, not the model's:
+        # say so rather than dress it up as advice about the model.
+        return (f"{INTERNAL_ERROR_PREFIX} ({type(exc).__name__}: {_short(exc)[:200]}). The administrator "
+                "finds the details in the server log; please tell them which model you imported.")
     return f"Engage could not read this model: {_calliope_message(exc)[:300]}"
+
+
+INTERNAL_ERROR_PREFIX = "Engage failed on this model because of an error in Engage itself"
+
+
+def _raised_in_calliope(exc: BaseException) -> bool:
+    """Whether the innermost frame of the exception's traceback is in Calliope (or what it calls)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return True  # built by hand (tests, wrappers): judge by the message only
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return not Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_ENGAGE_PACKAGE)
+
+
+_ENGAGE_PACKAGE = Path(__file__).resolve().parents[2]  # engage_reflex/
