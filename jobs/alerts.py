@@ -101,10 +101,16 @@ def send_pending_alerts(*, within: timedelta = timedelta(days=1), limit: int = 5
     return ids
 
 
+SENDGRID_TIMEOUT_S = 10
+
+
 def send(alert: Alert, *, api_key: str, sender: str) -> None:
     from sendgrid import SendGridAPIClient
     from sendgrid.helpers.mail import Mail
 
     message = Mail(from_email=sender, to_emails=alert.to, subject=alert.subject, plain_text_content=alert.body)
-    response = SendGridAPIClient(api_key).send(message)
+    # With a time limit (SendGridAPIClient.send has none): workers send alerts from their
+    # supervision loop, and a hung connection there would stall a running job's heartbeats.
+    response = SendGridAPIClient(api_key).client.mail.send.post(request_body=message.get(),
+                                                                timeout=SENDGRID_TIMEOUT_S)
     LOGGER.info("alert for %s sent (SendGrid status %s)", alert.to, response.status_code)

@@ -33,7 +33,6 @@ from engage_reflex.models import Run, RunStatus
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.errors import EngageError
 from engage_reflex.services.runs import (
-    QUEUE_DOWN_MESSAGE,
     as_utc,
     claim_run,
     fail_run,
@@ -157,9 +156,10 @@ def build_run(run_id: int) -> str:
     try:
         jobqueue.enqueue_run_step(run_id, "solve")
     except Exception:
-        LOGGER.exception("could not enqueue the solve of run %s", run_id)
-        _fail(run_id, QUEUE_DOWN_MESSAGE)
-        return "failed: queue"
+        # The row already says "queued for its solve job": the reconciler enqueues it again once
+        # Redis answers (the run is built; failing it here would throw that away).
+        LOGGER.exception("could not enqueue the solve of run %s; the reconciler will", run_id)
+        return "queued: the reconciler enqueues the solve"
     return "prepared"
 
 
