@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from engage_reflex.models._common import created_at_field, text_field
 
 
 class ActivityLog(SQLModel, table=True):
+    """One change to a model: who (user_id), what (action + detail in planner words), when."""
+
     __tablename__ = "activity_log"
+    __table_args__ = (Index("ix_activity_log_model_created", "model_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     model_id: int | None = Field(default=None, foreign_key="energy_models.id", ondelete="CASCADE", index=True)

@@ -43,7 +43,10 @@ class EnergyModel(SQLModel, table=True):
     copied_from_id: int | None = Field(default=None, foreign_key="energy_models.id", ondelete="SET NULL")
     # Calliope's `config` section (init / build / solve) as imported or edited.
     calliope_config: dict = json_field(dict)
+    # IANA zone the planner reads dates in (timestamps are stored in UTC).
+    time_zone: str = Field(default="UTC", max_length=64)
     created_at: datetime = created_at_field()
+    # Last change to anything in the model (services/activity.record_change sets it).
     updated_at: datetime = created_at_field()
 
 
@@ -105,7 +108,11 @@ class Carrier(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", index=True)
     name: str = Field(max_length=120)
-    unit: str = Field(default="kW", max_length=40)
+    # Engage-only metadata (Calliope's carriers are bare names): units for flows ("kW") and
+    # for energy over time ("kWh"), used to convert what planners type; a colour for plots.
+    rate_unit: str = Field(default="kW", max_length=40)
+    quantity_unit: str = Field(default="kWh", max_length=40)
+    color: str = Field(default="", max_length=20)
     description: str = text_field()
 
 

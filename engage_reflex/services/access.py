@@ -53,3 +53,17 @@ def require_edit(*, session: Session, user_id: int | None, model_id: int) -> Ene
             "or make your own copy."
         )
     return model
+
+
+def role_of(*, session: Session, user_id: int | None, model: EnergyModel) -> str | None:
+    """"owner", "editor" or "viewer" for a user who may see the model; None otherwise."""
+    if user_id is not None and model.owner_id == user_id:
+        return "owner"
+    collab = None
+    if user_id is not None:
+        collab = session.exec(
+            select(Collaborator).where(Collaborator.model_id == model.id, Collaborator.user_id == user_id)
+        ).first()
+    if collab is not None:
+        return "editor" if collab.can_edit else "viewer"
+    return "viewer" if model.is_public else None

@@ -18,3 +18,7 @@ class NotFound(EngageError):
 
 class PermissionDenied(EngageError):
     pass
+
+
+class LoginRequired(EngageError):
+    """The login ended (logged out elsewhere, expired) while the page was open."""

@@ -19,7 +19,8 @@ from engage_reflex.models import (
     User,
 )
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
-from engage_reflex.services.access import can_edit, require_view
+from engage_reflex.schemas.editor import ModelHeader
+from engage_reflex.services.access import can_edit, require_view, role_of
 
 _BASE_TECH_ORDER = {"supply": 0, "conversion": 1, "storage": 2, "transmission": 3, "demand": 4}
 
@@ -109,6 +110,17 @@ def get_model_detail(*, session: Session, user_id: int, model_id: int) -> ModelD
         ],
         locations=[LocationView(id=loc.id, name=loc.name, latitude=loc.latitude, longitude=loc.longitude)
                    for loc in locations],
+    )
+
+
+def get_model_header(*, session: Session, user_id: int | None, model_id: int) -> ModelHeader:
+    """The model and the user's role in it, for the top of every editor page."""
+    model = require_view(session=session, user_id=user_id, model_id=model_id)
+    owner = session.get(User, model.owner_id)
+    return ModelHeader(
+        id=model.id, name=model.name, description=model.description, time_zone=model.time_zone or "UTC",
+        is_public=model.is_public, owner_email=owner.email if owner else "",
+        role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=_iso(model.updated_at),
     )
 
 

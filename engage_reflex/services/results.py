@@ -188,7 +188,7 @@ def _daily_means(summed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _units(session: Session, model_id: int) -> dict[str, str]:
-    rows = session.exec(select(Carrier.name, Carrier.unit).where(Carrier.model_id == model_id)).all()
+    rows = session.exec(select(Carrier.name, Carrier.rate_unit).where(Carrier.model_id == model_id)).all()
     return {name: unit or "kW" for name, unit in rows}
 
 

@@ -14,6 +14,7 @@ import reflex as rx
 from engage_reflex.db import session_scope
 from engage_reflex.schemas import UserView
 from engage_reflex.services import users
+from engage_reflex.services.errors import LoginRequired
 
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/models"
@@ -57,6 +58,19 @@ def lookup_user(token: str) -> UserView | None:
         return users.user_for_token(session=session, token=token)
 
 
+def call_as_user(token: str, service, kwargs: dict):
+    """Blocking: `service(session=..., user_id=<the logged-in user>, **kwargs)` in one transaction.
+
+    Raises LoginRequired when the token no longer names a login, and whatever EngageError the
+    service raises; the caller turns those into a toast or a page message.
+    """
+    with session_scope() as session:
+        user = users.user_for_token(session=session, token=token) if token else None
+        if user is None:
+            raise LoginRequired("Your login has ended. Please log in again.")
+        return service(session=session, user_id=user.id, **kwargs)
+
+
 def end_session(token: str) -> None:
     with session_scope() as session:
         users.logout(session=session, token=token)
@@ -78,6 +92,10 @@ class AuthState(rx.State):
         user = await rx.run_in_thread(functools.partial(lookup_user, self.auth_token))
         self.user_email = user.email if user else ""
         return user
+
+    async def _call(self, service, /, **kwargs):
+        """Call a service as the logged-in user in a worker thread (see call_as_user)."""
+        return await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, service, kwargs))
 
     @rx.event
     async def require_login(self):

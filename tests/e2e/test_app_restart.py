@@ -78,6 +78,7 @@ def test_status_goes_live_again_after_the_app_restarts(page: Page, app_and_worke
     expect(page).to_have_url(re.compile(r"/models/?$"))
     page.locator(".model-card", has_text="National-scale example model").click()
     expect(page.locator("#model-name")).to_have_text("National-scale example model")
+    page.get_by_role("navigation", name="Model editor").get_by_role("link", name="Runs").click()
     page.evaluate("window.__engageNoReload = 'same page'")
 
     # A month with GLPK takes long enough (30-60 s) to restart the app while it solves.

@@ -70,6 +70,8 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     expect(page.locator("#model-name")).to_have_text("National-scale example model")
     expect(page.get_by_text("Combined cycle gas turbine")).to_be_visible()
     expect(page.get_by_text("region1_1")).to_be_visible()
+    page.get_by_role("navigation", name="Model editor").get_by_role("link", name="Runs").click()
+    expect(page).to_have_url(re.compile(r"/models/\d+/runs/?$"))
     expect(page.locator("#run-scenario")).to_contain_text("base")
     expect(page.locator("#run-solver")).to_contain_text("HiGHS")
     expect(page.locator("#run-start")).to_have_value("2005-01-01")

@@ -409,7 +409,7 @@ def test_engage_check_command(db_url, tmp_path):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_run_form_check_for_the_logged_in_user(db_url, tmp_path):
     from engage_reflex.services import users
-    from engage_reflex.state.model import check_title, fetch_check
+    from engage_reflex.state.model.runs import check_title, fetch_check
 
     with session_scope(db_url) as session:
         user = users.register(session=session, email="planner@example.org", password="a long password 42")
@@ -432,9 +432,9 @@ def test_run_form_check_for_the_logged_in_user(db_url, tmp_path):
 def test_model_page_compiles_with_the_check_panel():
     from reflex.compiler.compiler import _compile_page, into_component
 
-    from engage_reflex.pages.model import model_page
+    from engage_reflex.pages.model.runs import model_runs_page
 
-    code = _compile_page(into_component(model_page), "/models/[model_id]")
+    code = _compile_page(into_component(model_runs_page), "/models/[model_id]/runs")
     assert 'id:"model-check"' in code and '"aria-live":"polite"' in code
     assert "check_title" in code and "findings" in code
     for control, label in [("run-scenario", "Scenario"), ("run-solver", "Solver"), ("run-start", "Start date"),

@@ -79,7 +79,7 @@ def _store_run(session: Session, sample: SolvedSample, user_id: int | None = Non
     session.commit()
     scenario = Scenario(model_id=model.id, name="base")
     session.add(scenario)
-    session.add_all([Carrier(model_id=model.id, name=name, unit=unit) for name, unit in sample.units.items()])
+    session.add_all([Carrier(model_id=model.id, name=name, rate_unit=unit) for name, unit in sample.units.items()])
     session.commit()
     run = Run(model_id=model.id, scenario_id=scenario.id, user_id=user_id, status=RunStatus.queued)
     session.add(run)

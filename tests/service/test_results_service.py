@@ -54,7 +54,7 @@ def run_world(session):
     session.add(model)
     session.commit()
     scenario = Scenario(model_id=model.id, name="base")
-    session.add_all([scenario, Carrier(model_id=model.id, name="power", unit="MW")])
+    session.add_all([scenario, Carrier(model_id=model.id, name="power", rate_unit="MW")])
     session.commit()
     _write_artefacts(get_settings().data_dir / "runs" / "1")
     run = Run(model_id=model.id, scenario_id=scenario.id, user_id=owner.id, status=RunStatus.succeeded,

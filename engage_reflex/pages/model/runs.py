@@ -1,12 +1,12 @@
-"""`/models/[model_id]`: what the model holds, the Run form and the live list of runs."""
+"""`/models/[model_id]/runs`: the Run form (with the pre-run check) and the live list of runs."""
 
 import reflex as rx
 
-from engage_reflex.components.feedback import empty_state, error_callout, status_badge, swatch
-from engage_reflex.components.layout import app_page, loading, section
+from engage_reflex.components.editor import editor_page
+from engage_reflex.components.feedback import empty_state, error_callout, status_badge
+from engage_reflex.components.layout import loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
-from engage_reflex.schemas import LocationView, TechView
-from engage_reflex.state.model import NO_RESAMPLING, FindingRow, ModelState
+from engage_reflex.state.model.runs import NO_RESAMPLING, FindingRow, RunFormState
 from engage_reflex.state.runs import RunRow, RunsState
 
 SOLVERS = [
@@ -41,42 +41,42 @@ def choice(options: list[tuple[str, str]], value, on_change, id: str, label: str
 
 
 def run_form() -> rx.Component:
-    solver_hint = rx.match(ModelState.solver, *[(key, hint) for key, _, hint in SOLVERS], "")
+    solver_hint = rx.match(RunFormState.solver, *[(key, hint) for key, _, hint in SOLVERS], "")
     return section(
         "Run a scenario",
         rx.grid(
-            labelled("Scenario", rx.select(ModelState.scenario_names, value=ModelState.scenario,
-                                           on_change=ModelState.set_scenario, width="100%", id="run-scenario",
+            labelled("Scenario", rx.select(RunFormState.scenario_names, value=RunFormState.scenario,
+                                           on_change=RunFormState.set_scenario, width="100%", id="run-scenario",
                                            custom_attrs={"aria-label": "Scenario"}),
                      html_for="run-scenario"),
-            labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], ModelState.solver,
-                                      ModelState.set_solver, "run-solver", "Solver"), solver_hint,
+            labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], RunFormState.solver,
+                                      RunFormState.set_solver, "run-solver", "Solver"), solver_hint,
                      html_for="run-solver"),
-            labelled("Start date", rx.input(type="date", value=ModelState.start, min=ModelState.time_start,
-                                            max=ModelState.time_end, on_change=ModelState.set_start,
+            labelled("Start date", rx.input(type="date", value=RunFormState.start, min=RunFormState.time_start,
+                                            max=RunFormState.time_end, on_change=RunFormState.set_start,
                                             id="run-start", width="100%", debounce_timeout=0,
                                             aria_label="Start date"),
                      html_for="run-start"),
-            labelled("End date (included)", rx.input(type="date", value=ModelState.end, min=ModelState.start,
-                                                     max=ModelState.time_end, on_change=ModelState.set_end,
+            labelled("End date (included)", rx.input(type="date", value=RunFormState.end, min=RunFormState.start,
+                                                     max=RunFormState.time_end, on_change=RunFormState.set_end,
                                                      id="run-end", width="100%", debounce_timeout=0,
                                                      aria_label="End date (included)"),
                      html_for="run-end"),
-            labelled("Time steps", choice(RESAMPLING, ModelState.resample, ModelState.set_resample, "run-resample",
+            labelled("Time steps", choice(RESAMPLING, RunFormState.resample, RunFormState.set_resample, "run-resample",
                                           "Time steps"),
                      "Longer steps solve faster but smooth out peaks.", html_for="run-resample"),
             columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
         ),
         model_check_panel(),
         rx.hstack(
-            rx.text(rx.cond(ModelState.time_start != "",
-                            "The model has data from " + ModelState.time_start + " to " + ModelState.time_end + ". ",
+            rx.text(rx.cond(RunFormState.time_start != "",
+                            "The model has data from " + RunFormState.time_start + " to " + RunFormState.time_end + ". ",
                             ""),
                     "A few days solve in seconds; a whole year hour by hour can take many minutes.",
                     size="1", color=rx.color("gray", 10)),
             rx.spacer(),
-            rx.button(rx.icon("play", size=16), "Run", on_click=ModelState.start_run, loading=ModelState.starting,
-                      disabled=ModelState.scenario_names.length() == 0, size="3", id="run-button"),
+            rx.button(rx.icon("play", size=16), "Run", on_click=RunFormState.start_run, loading=RunFormState.starting,
+                      disabled=RunFormState.scenario_names.length() == 0, size="3", id="run-button"),
             align="end", width="100%", spacing="4",
         ),
         icon="play",
@@ -100,21 +100,21 @@ def finding_item(finding: FindingRow) -> rx.Component:
 
 def model_check_panel() -> rx.Component:
     """What the pre-run check says about the chosen scenario and dates (advice: Run still works)."""
-    findings = rx.vstack(rx.foreach(ModelState.findings, finding_item), spacing="2", width="100%",
+    findings = rx.vstack(rx.foreach(RunFormState.findings, finding_item), spacing="2", width="100%",
                          custom_attrs={"role": "list"})
     advice = rx.text("These are advice: you can still press Run, but the results may mean little "
                      "until the warnings are dealt with.", size="1", color=rx.color("gray", 11))
     report = rx.cond(
-        ModelState.check_error != "",
-        rx.callout("The model check could not run: " + ModelState.check_error + " You can still run.",
+        RunFormState.check_error != "",
+        rx.callout("The model check could not run: " + RunFormState.check_error + " You can still run.",
                    icon="circle-help", color_scheme="gray", size="1", width="100%"),
         rx.cond(
-            ModelState.findings.length() > 0,
+            RunFormState.findings.length() > 0,
             rx.callout.root(
-                rx.callout.icon(rx.cond(ModelState.check_warnings > 0, rx.icon("triangle-alert"), rx.icon("info"))),
-                rx.vstack(rx.text(ModelState.check_title, weight="bold", size="2", id="model-check-title"),
-                          findings, rx.cond(ModelState.check_warnings > 0, advice), spacing="2", width="100%"),
-                color_scheme=rx.cond(ModelState.check_warnings > 0, "amber", "blue"), size="1", width="100%",
+                rx.callout.icon(rx.cond(RunFormState.check_warnings > 0, rx.icon("triangle-alert"), rx.icon("info"))),
+                rx.vstack(rx.text(RunFormState.check_title, weight="bold", size="2", id="model-check-title"),
+                          findings, rx.cond(RunFormState.check_warnings > 0, advice), spacing="2", width="100%"),
+                color_scheme=rx.cond(RunFormState.check_warnings > 0, "amber", "blue"), size="1", width="100%",
             ),
             rx.hstack(rx.icon("circle-check", size=16, color=rx.color("green", 11)),
                       rx.text("Model check: nothing found that would make this run's results meaningless.",
@@ -124,13 +124,13 @@ def model_check_panel() -> rx.Component:
     )
     return rx.box(
         rx.cond(
-            ModelState.checking,
+            RunFormState.checking,
             rx.hstack(rx.spinner(size="1"), rx.text("Checking the scenario…", size="1", color=rx.color("gray", 11)),
                       align="center", spacing="2"),
-            rx.cond(ModelState.check_done, report),
+            rx.cond(RunFormState.check_done, report),
         ),
         id="model-check", width="100%",
-        custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": ModelState.checking.to_string()},
+        custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": RunFormState.checking.to_string()},
     )
 
 
@@ -186,59 +186,14 @@ def runs_list() -> rx.Component:
     )
 
 
-def tech_item(tech: TechView) -> rx.Component:
-    return rx.hstack(swatch(tech.color), rx.text(tech.display_name, size="2"), rx.spacer(),
-                     rx.badge(tech.base_tech, variant="surface", color_scheme="gray", size="1"),
-                     align="center", width="100%", spacing="2")
-
-
-def location_item(loc: LocationView) -> rx.Component:
-    return rx.hstack(rx.icon("map-pin", size=14, color=rx.color("gray", 10)), rx.text(loc.name, size="2"),
-                     rx.spacer(),
-                     rx.cond(loc.latitude.is_not_none(),
-                             rx.text(loc.latitude.to_string(), ", ", loc.longitude.to_string(), size="1",
-                                     color=rx.color("gray", 10))),
-                     align="center", width="100%", spacing="2")
-
-
-def model_header() -> rx.Component:
-    return rx.vstack(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14), "My models", align="center", spacing="1"),
-                href="/models", size="2"),
-        rx.hstack(
-            rx.heading(ModelState.name, size="7", id="model-name"),
-            rx.cond(ModelState.is_public, rx.badge("Public sample", color_scheme="amber", variant="soft")),
-            rx.cond(~ModelState.can_edit, rx.badge("Read-only", color_scheme="gray", variant="soft")),
-            align="center", spacing="3", wrap="wrap",
-        ),
-        rx.cond(ModelState.description != "", rx.text(ModelState.description, color=rx.color("gray", 11))),
-        rx.text("Owner: ", ModelState.owner_email, size="1", color=rx.color("gray", 10)),
-        spacing="2", width="100%",
-    )
-
-
-@app_page("/models/[model_id]", "Model", on_load=[ModelState.load, RunsState.load])
-def model_page() -> rx.Component:
+@editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load])
+def model_runs_page() -> rx.Component:
     return rx.cond(
-        ModelState.loaded,
+        RunFormState.loaded,
         rx.cond(
-            ModelState.error != "",
-            rx.vstack(error_callout(ModelState.error, id="model-error"),
-                      rx.link("Back to My models", href="/models"), spacing="3"),
-            rx.vstack(
-                model_header(),
-                rx.grid(
-                    rx.vstack(run_form(), runs_list(), spacing="4", width="100%", min_width="0"),
-                    rx.vstack(
-                        section("Technologies", rx.foreach(ModelState.technologies, tech_item), icon="cpu"),
-                        section("Locations", rx.foreach(ModelState.locations, location_item), icon="map-pin"),
-                        spacing="4", width="100%",
-                    ),
-                    grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", md="minmax(0, 3fr) minmax(260px, 1fr)"),
-                    spacing="4", width="100%",
-                ),
-                spacing="4", width="100%",
-            ),
+            RunFormState.error != "",
+            error_callout(RunFormState.error, id="runs-error"),
+            rx.vstack(run_form(), runs_list(), spacing="4", width="100%", min_width="0"),
         ),
-        loading("Loading the model…"),
+        loading("Loading the runs…"),
     )

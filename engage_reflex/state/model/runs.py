@@ -1,4 +1,4 @@
-"""The model page: what the model holds, and the form that starts a run.
+"""The Runs page of a model: the form that starts a run (the live list is state/runs.py).
 
 The form checks the chosen scenario before it is run (services/model_check.py): the check
 runs in a thread from a background event, again whenever the scenario or the dates change,
@@ -17,7 +17,8 @@ from engage_reflex.db import session_scope
 from engage_reflex.schemas import LocationView, ModelCheckView, ScenarioView, TechView
 from engage_reflex.services import model_check, models, runs
 from engage_reflex.services.errors import EngageError
-from engage_reflex.state.auth import LOGIN_ROUTE, AuthState, lookup_user
+from engage_reflex.state.auth import LOGIN_ROUTE, lookup_user
+from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.runs import RunsState
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,9 @@ def check_title(view: ModelCheckView) -> str:
     return "Before you run: " + " and ".join(parts) if parts else ""
 
 
-class ModelState(AuthState):
+class RunFormState(ModelEditorState):
     loaded: bool = False
     error: str = ""
-    name: str = ""
-    description: str = ""
-    owner_email: str = ""
-    is_public: bool = False
-    can_edit: bool = False
     time_start: str = ""
     time_end: str = ""
     scenarios: list[ScenarioView] = []
@@ -103,14 +99,10 @@ class ModelState(AuthState):
         if user is None:
             return
         try:
-            if not str(self.model_id).isdigit():
-                raise EngageError(f"“{self.model_id}” is not a model number. Open a model from My models.")
-            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, int(self.model_id)))
+            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, self._current_model_id()))
         except EngageError as exc:
             self.error, self.loaded = exc.message, True
             return
-        self.name, self.description, self.owner_email = detail.name, detail.description, detail.owner_email
-        self.is_public, self.can_edit = detail.is_public, detail.can_edit
         self.time_start, self.time_end = detail.time_start, detail.time_end
         self.scenarios, self.technologies, self.locations = detail.scenarios, detail.technologies, detail.locations
         names = [s.name for s in detail.scenarios]
@@ -118,12 +110,12 @@ class ModelState(AuthState):
         self.solver, self.resample = "highs", NO_RESAMPLING
         self.start, self.end = detail.default_subset_start, detail.default_subset_end
         self.loaded = True
-        return ModelState.check_model
+        return RunFormState.check_model
 
     @rx.event
     def set_scenario(self, value: str):
         self.scenario = value
-        return ModelState.check_model
+        return RunFormState.check_model
 
     @rx.event
     def set_solver(self, value: str):
@@ -134,12 +126,12 @@ class ModelState(AuthState):
         self.start = value
         if value and self.end and self.end < value:
             self.end = value  # keep the span the right way round
-        return ModelState.check_model
+        return RunFormState.check_model
 
     @rx.event
     def set_end(self, value: str):
         self.end = value
-        return ModelState.check_model
+        return RunFormState.check_model
 
     @rx.event
     def set_resample(self, value: str):

@@ -1,0 +1,105 @@
+"""The frame of every model-editor page: model name, the areas' menu, the view-only banner.
+
+Each area is its own route file in pages/model/ and registers itself with `editor_page`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import reflex as rx
+
+from engage_reflex.components.feedback import error_callout
+from engage_reflex.components.layout import app_page, loading
+from engage_reflex.state.model.base import ModelEditorState
+
+# (area key, menu label, route suffix, icon)
+AREAS = [
+    ("overview", "Overview", "", "layout-dashboard"),
+    ("locations", "Locations", "/locations", "map-pin"),
+    ("carriers", "Carriers", "/carriers", "cable"),
+    ("techs", "Technologies", "/techs", "cpu"),
+    ("nodes", "Nodes & links", "/nodes", "network"),
+    ("runs", "Runs", "/runs", "play"),
+]
+MODEL_ROUTE = "/models/[model_id]"
+
+
+def area_href(suffix: str):
+    return "/models/" + ModelEditorState.loaded_model_id.to_string() + suffix
+
+
+def editor_menu(active: str) -> rx.Component:
+    links = []
+    for key, label, suffix, icon in AREAS:
+        is_active = key == active
+        links.append(rx.link(
+            rx.hstack(rx.icon(icon, size=15), rx.text(label, as_="span"), align="center", spacing="2"),
+            href=area_href(suffix), underline="none", size="2", weight="medium" if is_active else "regular",
+            color_scheme="gray", high_contrast=True,
+            padding_x="0.75em", padding_y="0.45em", border_radius="6px",
+            background_color=rx.color("accent", 3) if is_active else "transparent",
+            custom_attrs={"aria-current": "page"} if is_active else {},
+            class_name="editor-tab",
+        ))
+    return rx.el.nav(rx.hstack(*links, spacing="1", wrap="wrap"), aria_label="Model editor",
+                     border_bottom=f"1px solid {rx.color('gray', 5)}", padding_bottom="0.4em", width="100%")
+
+
+def view_only_banner() -> rx.Component:
+    return rx.cond(
+        ~ModelEditorState.can_edit,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("eye")),
+            rx.callout.text(
+                rx.text("View only. ", weight="bold", as_="span"),
+                "You can look at this model and its runs but not change it. "
+                "To change it, make your own copy from My models or ask its owner for edit rights.",
+            ),
+            color_scheme="gray", size="1", width="100%", id="view-only-banner", role="note",
+        ),
+    )
+
+
+def model_heading() -> rx.Component:
+    return rx.vstack(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=14), "My models", align="center", spacing="1"),
+                href="/models", size="2"),
+        rx.hstack(
+            rx.heading(ModelEditorState.model_name, size="7", id="model-name", as_="h1"),
+            rx.cond(ModelEditorState.model_is_public, rx.badge("Public", color_scheme="amber", variant="soft")),
+            rx.badge(ModelEditorState.role_label, color_scheme=rx.cond(ModelEditorState.can_edit, "green", "gray"),
+                     variant="soft", id="model-role"),
+            align="center", spacing="3", wrap="wrap",
+        ),
+        rx.text("Owner: ", ModelEditorState.model_owner_email, size="1", color=rx.color("gray", 10)),
+        spacing="2", width="100%",
+    )
+
+
+def editor_frame(active: str, content: rx.Component) -> rx.Component:
+    return rx.cond(
+        ModelEditorState.header_loaded,
+        rx.cond(
+            ModelEditorState.header_error != "",
+            rx.vstack(error_callout(ModelEditorState.header_error, id="model-error"),
+                      rx.link("Back to My models", href="/models"), spacing="3"),
+            rx.vstack(model_heading(), editor_menu(active), view_only_banner(), content, spacing="4", width="100%"),
+        ),
+        loading("Loading the model…"),
+    )
+
+
+def editor_page(area: str, title: str, *, on_load: list | None = None):
+    """Register an editor page for `area` (a key of AREAS); the header loads before `on_load`."""
+    suffix = next(s for key, _, s, _ in AREAS if key == area)
+
+    def decorator(render):
+        @app_page(MODEL_ROUTE + suffix, title, on_load=[ModelEditorState.load_header, *(on_load or [])])
+        @functools.wraps(render)
+        def page() -> rx.Component:
+            return editor_frame(area, render())
+
+        return page
+
+    return decorator

@@ -1,0 +1,45 @@
+"""The model's activity log, and what every edit does besides its own change.
+
+Every editing service ends with `record_change(...)` in its own transaction: one row in the
+activity log (who, what, when), the model's "last changed" time, and every run of the model
+marked out of date (its inputs are no longer the model's).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from engage_reflex.models import ActivityLog, EnergyModel, Run, User
+from engage_reflex.models._common import utcnow
+from engage_reflex.schemas.editor import ActivityView
+from engage_reflex.services.access import require_view
+
+
+def record_change(*, session: Session, model: EnergyModel, user_id: int | None, action: str, detail: str) -> None:
+    """Log an edit of `model` by `user_id` and mark the model's runs out of date (no commit)."""
+    now = utcnow()
+    session.add(ActivityLog(model_id=model.id, user_id=user_id, action=action, detail=detail, created_at=now))
+    model.updated_at = now
+    session.add(model)
+    session.exec(
+        update(Run).where(Run.model_id == model.id, Run.is_out_of_date.is_(False)).values(is_out_of_date=True)
+    )
+    session.flush()
+
+
+def list_activity(*, session: Session, user_id: int | None, model_id: int, limit: int = 50) -> list[ActivityView]:
+    """The newest entries of a model's activity log first (for anyone who may view the model)."""
+    require_view(session=session, user_id=user_id, model_id=model_id)
+    rows = session.exec(
+        select(ActivityLog, User)
+        .join(User, User.id == ActivityLog.user_id, isouter=True)
+        .where(ActivityLog.model_id == model_id)
+        .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
+        .limit(max(1, min(limit, 500)))
+    ).all()
+    return [
+        ActivityView(id=row.id, when=row.created_at.isoformat(timespec="seconds"),
+                     who=(user.display_name or user.email) if user else "", action=row.action, detail=row.detail)
+        for row, user in rows
+    ]
