@@ -55,7 +55,7 @@ def page_shell(*content: rx.Component) -> rx.Component:
 
 def loading(label: str = "Loading…") -> rx.Component:
     return rx.center(rx.hstack(rx.spinner(size="3"), rx.text(label, color=rx.color("gray", 11))),
-                     padding_y="4em", width="100%")
+                     padding_y="4em", width="100%", class_name="page-loading")
 
 
 def section(title: str, *content: rx.Component, icon: str | None = None, **props) -> rx.Component:

@@ -45,6 +45,8 @@ class ModelSummary:
     scenarios: int = 0
     # Shared with the user by a collaborator entry (not theirs, not public).
     is_shared: bool = False
+    # The user's role: "owner", "editor" or "viewer" (services.access.role_of).
+    role: str = "viewer"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +145,8 @@ class ModelFinding:
     code: str  # stable identifier, e.g. "demand_without_supply"
     message: str  # one line a planner reads, naming the tech / carrier / node
     hint: str  # what to do about it
+    # The model editor area where it is fixed ("techs", "nodes", "locations", "carriers", "runs").
+    area: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,3 +169,14 @@ class ModelCheckView:
     @property
     def infos(self) -> list[ModelFinding]:
         return [f for f in self.findings if f.severity == "info"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CalliopeReadView:
+    """What Calliope said when it read a scenario's definition (no solve)."""
+
+    done: bool  # False while the check job waits or works
+    ok: bool = False
+    problem: str = ""  # Calliope's reason, in planner words, when it refused the model
+    seconds: float = 0.0
+

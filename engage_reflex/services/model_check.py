@@ -21,7 +21,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from engage_reflex.models import EnergyModel, Scenario
-from engage_reflex.schemas import ModelCheckView, ModelFinding
+from engage_reflex.schemas import CalliopeReadView, ModelCheckView, ModelFinding
 from engage_reflex.services import access
 from engage_reflex.services.calliope_io.exporter import ModelDefinition, export_scenario
 from engage_reflex.services.calliope_io.values import BASE_SCENARIO
@@ -41,6 +41,17 @@ REQUIRED_CARRIERS = {
     "transmission": ("carrier_in", "carrier_out"),
 }
 MAX_NAMES = 4  # how many names a message lists before "and N more"
+# Where in the model editor each finding is fixed (components/editor.py AREAS keys).
+FINDING_AREAS = {
+    "tech_without_carrier": "techs", "no_supply": "techs", "carrier_not_produced": "techs",
+    "carrier_not_used": "techs", "demand_without_values": "techs", "no_costs": "techs",
+    "costs_not_in_objective": "techs",
+    "tech_not_at_node": "nodes", "unknown_tech_at_node": "nodes", "node_without_techs": "nodes",
+    "demand_without_supply": "nodes", "all_supply_off": "nodes", "link_same_location": "nodes",
+    "bad_period": "runs", "period_outside_data": "runs", "period_beyond_data": "runs",
+    "no_timeseries": "runs", "timeseries_short": "runs",
+}
+CALLIOPE_CHECK_TTL_S = 600
 
 
 # ------------------------------------------------------------------------ service
@@ -89,6 +100,76 @@ def check_definition(exported: ModelDefinition, *, scenario_name: str = BASE_SCE
     order = {WARNING: 0, INFO: 1}
     findings = sorted(doctor.findings, key=lambda f: order[f.severity])  # stable: check order kept
     return findings, doctor.period_text
+
+
+# ------------------------------------------------------------------------ Calliope's own read
+
+
+def start_model_check(*, session: Session, user_id: int | None, model_id: int,
+                      scenario_id: int | None = None) -> tuple[ModelCheckView, str]:
+    """"Check model": the findings for a scenario (the base one unless named) and the id of the
+    Calliope read job queued for it (see calliope_read_result)."""
+    from sqlmodel import select
+
+    access.require_view(session=session, user_id=user_id, model_id=model_id)
+    scenarios = session.exec(select(Scenario).where(Scenario.model_id == model_id).order_by(Scenario.id)).all()
+    if scenario_id is not None:
+        scenarios = [s for s in scenarios if s.id == scenario_id]
+        if not scenarios:
+            raise NotFound(f"This model has no scenario with id {scenario_id}.")
+    if not scenarios:
+        raise EngageError("This model has no scenario to check. Every model needs at least the “base” scenario.")
+    scenario = next((s for s in scenarios if s.name == BASE_SCENARIO), scenarios[0])
+    view = check_scenario(session=session, user_id=user_id, scenario_id=scenario.id)
+    return view, request_calliope_read(session=session, user_id=user_id, scenario_id=scenario.id)
+
+
+def request_calliope_read(*, session: Session, user_id: int | None, scenario_id: int) -> str:
+    """Queue a job that reads the scenario with Calliope (no solve); returns the job id to ask about.
+
+    Reading takes seconds and needs calliope, which the workers hold already imported; the
+    web app stays light. The id is random, so only the asker can read the answer."""
+    import uuid
+
+    from engage_reflex.services import queue as jobqueue
+
+    scenario = session.get(Scenario, scenario_id)
+    if scenario is None:
+        raise NotFound(f"There is no scenario with id {scenario_id}.")
+    access.require_view(session=session, user_id=user_id, model_id=scenario.model_id)
+    job_id = f"check-{scenario_id}-{uuid.uuid4().hex}"
+    try:
+        jobqueue.queue("short").enqueue(
+            "jobs.checks.read_scenario", scenario_id, job_id=job_id, job_timeout=jobqueue.job_timeout("short"),
+            result_ttl=CALLIOPE_CHECK_TTL_S, failure_ttl=CALLIOPE_CHECK_TTL_S, description=f"check scenario {scenario_id}")
+    except Exception as exc:  # redis down or refusing: say so instead of a traceback
+        raise EngageError("The check could not be queued: the job queue does not answer. "
+                          "Please try again in a minute.") from exc
+    return job_id
+
+
+def calliope_read_result(job_id: str) -> CalliopeReadView:
+    """The answer of a `request_calliope_read` job (done=False while it waits or works)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from engage_reflex.services import queue as jobqueue
+
+    if not job_id.startswith("check-"):
+        raise NotFound("There is no such check.")
+    try:
+        job = Job.fetch(job_id, connection=jobqueue.redis_connection())
+    except NoSuchJobError:
+        raise NotFound("This check is no longer known; please check again.") from None
+    status = getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False))
+    if status == "finished":
+        answer = job.return_value() or {}
+        return CalliopeReadView(done=True, ok=bool(answer.get("ok")), problem=str(answer.get("problem") or ""),
+                                seconds=float(answer.get("seconds") or 0.0))
+    if status in ("failed", "stopped", "canceled"):
+        return CalliopeReadView(done=True, ok=False,
+                                problem="The check stopped before Calliope gave an answer. Please try again.")
+    return CalliopeReadView(done=False)
 
 
 # ------------------------------------------------------------------------ helpers
@@ -229,13 +310,15 @@ class _Doctor:
         return [(n, t) for (n, t) in self.placed if (n, t) in self.active and self.base(t) in bases]
 
     def add(self, severity: str, code: str, message: str, hint: str) -> None:
-        self.findings.append(ModelFinding(severity=severity, code=code, message=message, hint=hint))
+        self.findings.append(ModelFinding(severity=severity, code=code, message=message, hint=hint,
+                                          area=FINDING_AREAS.get(code, "")))
 
     # -- the checks, in the order a planner would fix things
 
     def run(self) -> None:
         self.check_carriers_defined()
         self.check_placement()
+        self.check_links()
         self.check_nodes()
         # With every supply off, that one warning says it all: what it leads to (unmet
         # demands, idle conversions, no costs left in the objective) is not repeated.
@@ -288,6 +371,14 @@ class _Doctor:
                 self.add(WARNING, "unknown_tech_at_node",
                          f"Node “{node}” lists a technology “{tech}” that the model does not define.",
                          f"Define “{tech}” or remove it from node “{node}”.")
+
+    def check_links(self) -> None:
+        for name, spec in self.links.items():
+            if spec.get("active") is not False and spec.get("link_from") == spec.get("link_to"):
+                self.add(WARNING, "link_same_location",
+                         f"The link {self.label(name)} starts and ends at “{spec.get('link_from')}”, "
+                         "so it carries nothing and Calliope refuses it.",
+                         "Give the link two different locations, or delete it.")
 
     def check_nodes(self) -> None:
         linked = {str(spec.get(end)) for spec in self.links.values() for end in ("link_from", "link_to")}

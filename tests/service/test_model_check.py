@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from engage_reflex.db import session_scope
 from engage_reflex.models import (
     EnergyModel,
+    Link,
     Location,
     Scenario,
     Technology,
@@ -290,6 +291,22 @@ def test_tech_without_carrier(session, make_model, owner):
     assert view.findings[0].message == ("“Gas plant” (ccgt) is a supply technology with no output carrier "
                                         "(carrier_out), so it supplies nothing.")
     assert "“power”" in view.findings[0].hint
+    assert [f.area for f in view.findings] == ["techs", "nodes"]  # each links to the page that fixes it
+
+
+def test_link_between_one_location_and_itself(session, make_model, owner):
+    model_id = make_model(edit(GOOD, nodes__B={"latitude": 51, "longitude": 1, "techs": {"demand_power": None}},
+                               techs__hvac={"base_tech": "transmission", "carrier_in": "power",
+                                            "carrier_out": "power", "link_from": "A", "link_to": "B",
+                                            "flow_cap_max": 10}))
+    assert ("warning", "link_same_location") not in codes(check(session, owner, model_id))
+    link = session.exec(select(Link).where(Link.model_id == model_id)).one()
+    link.to_location_id = link.from_location_id
+    session.add(link)
+    session.flush()
+    finding = only(check(session, owner, model_id), "link_same_location")
+    assert finding.message == "The link “hvac” starts and ends at “A”, so it carries nothing and Calliope refuses it."
+    assert finding.area == "nodes"  # the page where links are fixed
 
 
 def test_node_without_techs(session, make_model, owner):

@@ -6,7 +6,8 @@ from engage_reflex.components.editor import editor_page
 from engage_reflex.components.feedback import empty_state, error_callout, status_badge
 from engage_reflex.components.layout import loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
-from engage_reflex.state.model.runs import NO_RESAMPLING, FindingRow, RunFormState
+from engage_reflex.components.check_panel import finding_item
+from engage_reflex.state.model.runs import NO_RESAMPLING, RunFormState
 from engage_reflex.state.runs import RunRow, RunsState
 
 SOLVERS = [
@@ -80,21 +81,6 @@ def run_form() -> rx.Component:
             align="end", width="100%", spacing="4",
         ),
         icon="play",
-    )
-
-
-def finding_item(finding: FindingRow) -> rx.Component:
-    is_warning = finding.severity == "warning"
-    return rx.hstack(
-        rx.cond(is_warning, rx.icon("triangle-alert", size=16, color=rx.color("amber", 11), flex_shrink="0"),
-                rx.icon("info", size=16, color=rx.color("blue", 11), flex_shrink="0")),
-        rx.vstack(
-            rx.text(rx.cond(is_warning, "Warning: ", "Note: "), finding.message, size="2", weight="medium"),
-            rx.text(finding.hint, size="1", color=rx.color("gray", 11)),
-            spacing="0",
-        ),
-        align="start", spacing="2", width="100%", class_name="check-finding",
-        custom_attrs={"role": "listitem", "data-severity": finding.severity},
     )
 
 

@@ -7,7 +7,6 @@ and its findings show above the Run button. They are advice: the run can still b
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 
@@ -19,17 +18,11 @@ from engage_reflex.services import model_check, models, runs
 from engage_reflex.services.errors import EngageError
 from engage_reflex.state.auth import LOGIN_ROUTE, lookup_user
 from engage_reflex.state.model.base import ModelEditorState
+from engage_reflex.state.model.check import FindingRow, finding_rows
 from engage_reflex.state.runs import RunsState
 
 log = logging.getLogger(__name__)
 NO_RESAMPLING = "none"
-
-
-@dataclasses.dataclass(frozen=True)
-class FindingRow:
-    severity: str  # "warning" or "info"
-    message: str
-    hint: str
 
 
 def fetch_check(token: str, scenario_id: int, start: str, end: str) -> ModelCheckView | None:
@@ -164,7 +157,7 @@ class RunFormState(ModelEditorState):
             if view is None:
                 self.findings, self.check_title, self.check_warnings = [], "", 0
                 return
-            self.findings = [FindingRow(f.severity, f.message, f.hint) for f in view.findings]
+            self.findings = finding_rows(view)
             self.check_title = check_title(view)
             self.check_warnings = len(view.warnings)
 
