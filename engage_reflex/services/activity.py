@@ -2,7 +2,8 @@
 
 Every editing service ends with `record_change(...)` in its own transaction: one row in the
 activity log (who, what, when), the model's "last changed" time, and every run of the model
-marked out of date (its inputs are no longer the model's).
+that has read its inputs marked out of date (they are no longer the model's). A run still
+waiting for its build has not read them yet: it will solve the model as it is then.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from engage_reflex.services.access import require_view
 
 
 def record_change(*, session: Session, model: EnergyModel, user_id: int | None, action: str, detail: str) -> None:
-    """Log an edit of `model` by `user_id` and mark the model's runs out of date (no commit)."""
+    """Log an edit of `model` by `user_id` and mark the model's started runs out of date (no commit)."""
     now = utcnow()
     session.add(ActivityLog(model_id=model.id, user_id=user_id, action=action, detail=detail, created_at=now))
     model.updated_at = now
     session.add(model)
     session.exec(
-        update(Run).where(Run.model_id == model.id, Run.is_out_of_date.is_(False)).values(is_out_of_date=True)
+        update(Run)
+        .where(Run.model_id == model.id, Run.started_at.is_not(None), Run.is_out_of_date.is_(False))
+        .values(is_out_of_date=True)
     )
     session.flush()
 

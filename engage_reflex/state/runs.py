@@ -42,6 +42,8 @@ class RunRow:
     span: str
     has_results: bool
     active: bool
+    # The model changed after the run read its inputs.
+    out_of_date: bool = False
 
 
 def _row(run: RunView) -> RunRow:
@@ -54,7 +56,7 @@ def _row(run: RunView) -> RunRow:
         objective=number(run.objective),
         created=created, scenario=run.scenario_name, solver=run.solver.upper() if run.solver != "highs" else "HiGHS",
         span=span, has_results=bool(run.has_results and run.status == "succeeded"),
-        active=run.status not in TERMINAL,
+        active=run.status not in TERMINAL, out_of_date=run.is_out_of_date,
     )
 
 

@@ -125,6 +125,11 @@ def run_row(run: RunRow) -> rx.Component:
         rx.table.cell(rx.text("#", run.id, weight="medium")),
         rx.table.cell(rx.vstack(
             status_badge(run.status),
+            rx.cond(run.out_of_date,
+                    rx.tooltip(rx.badge(rx.icon("history", size=12), "Out of date", color_scheme="orange",
+                                        variant="outline", size="1", class_name="run-out-of-date"),
+                               content="The model changed after this run read it: its results show the older "
+                                       "inputs.")),
             rx.cond(run.active, rx.progress(value=run.progress, max=100, width="110px", size="1",
                                             class_name="run-progress")),
             spacing="2",
