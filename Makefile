@@ -54,7 +54,7 @@ endef
 help:
 	@echo "make run   - install everything, then start Engage with the sample models"
 	@echo "make test  - install everything, then run the whole test suite"
-	@echo "make bench - print the app-vs-bare calliope run overhead ratio"
+	@echo "make bench - print the benchmarks (run overhead, editor pages, model copy)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x "$(VPY)" ]; then \
@@ -133,11 +133,18 @@ migrate: $(STAMP)
 run: install services
 	$(VENV)/bin/engage serve
 
+# Database and unit tests use both cores (each test has its own database); the job tests
+# (real workers, their own Redis) and the browser tests (one shared app server) run after.
 test: install test-system-deps redis postgres
-	$(VPY) -m pytest -q
+	@status=0; \
+	$(VPY) -m pytest -q -n 2 --dist loadfile tests/service tests/unit || status=1; \
+	$(VPY) -m pytest -q tests/jobs tests/e2e || status=1; \
+	exit $$status
 
-bench: install services
+bench: install test-system-deps services
 	$(VPY) bench/run_overhead.py
+	$(VPY) bench/copy_model.py
+	$(VPY) bench/builder_pages.py
 
 clean:
 	rm -rf .web .states $(VENV) $(TOOLS) .reflex_home

@@ -8,6 +8,7 @@ on a machine without it.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,9 @@ from engage_reflex.settings import get_settings
 PG_ADMIN_URL = os.environ.get(
     "ENGAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_TEST_URL = os.environ.get("ENGAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker gets its own Redis database (the fixture flushes it).
+_XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+REDIS_TEST_URL = os.environ.get("ENGAGE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - 2 * _XDIST_WORKER}")
 
 
 def _database_params() -> list:
@@ -36,43 +39,62 @@ def _database_params() -> list:
     return params
 
 
-def _fresh_postgres_database() -> str:
-    """A new empty database per test module's use, dropped afterwards by the fixture."""
-    name = f"engage_test_{uuid.uuid4().hex[:10]}"
+def _admin_execute(sql: str) -> None:
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(sql))
     admin.dispose()
+
+
+def _postgres_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def _drop_postgres_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+@pytest.fixture(scope="session")
+def _migrated_templates(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """One migrated empty database per kind, made once: each test gets a copy (migrating per
+    test took seconds on PostgreSQL, minutes over the suite)."""
+    templates: dict[str, str] = {}
+    path = tmp_path_factory.mktemp("template") / "engage.db"
+    upgrade(f"sqlite:///{path}")
+    templates["sqlite"] = str(path)
+    pg_name = None
+    if os.environ.get("ENGAGE_TEST_SKIP_POSTGRES") != "1":
+        pg_name = f"engage_tmpl_{uuid.uuid4().hex[:10]}"
+        _admin_execute(f'CREATE DATABASE "{pg_name}"')
+        upgrade(_postgres_url(pg_name))
+        templates["postgresql"] = pg_name
+    db.reset_engines()  # no connection may stay open on a template database
+    try:
+        yield templates
+    finally:
+        db.reset_engines()
+        if pg_name:
+            _admin_execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=_database_params())
-def db_url(request, tmp_path: Path, monkeypatch) -> Iterator[str]:
+def db_url(request, tmp_path: Path, monkeypatch, _migrated_templates) -> Iterator[str]:
     """A migrated, empty database; the app's Settings point at it for the test."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'engage.db'}"
+        path = tmp_path / "engage.db"
+        shutil.copyfile(_migrated_templates["sqlite"], path)
+        url = f"sqlite:///{path}"
     else:
-        url = _fresh_postgres_database()
+        name = f"engage_test_{uuid.uuid4().hex[:10]}"
+        _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{_migrated_templates["postgresql"]}"')
+        url = _postgres_url(name)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("ENGAGE_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     db.reset_engines()
-    upgrade(url)
     try:
         yield url
     finally:
         db.reset_engines()
         get_settings.cache_clear()
         if request.param == "postgresql":
-            _drop_postgres_database(url)
+            _admin_execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 @pytest.fixture

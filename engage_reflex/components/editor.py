@@ -90,12 +90,15 @@ def editor_frame(active: str, content: rx.Component) -> rx.Component:
     )
 
 
-def editor_page(area: str, title: str, *, on_load: list | None = None):
-    """Register an editor page for `area` (a key of AREAS); the header loads before `on_load`."""
+def editor_page(area: str, title: str, *, on_load: list | None = None, subroute: str = ""):
+    """Register an editor page for `area` (a key of AREAS); the header loads before `on_load`.
+
+    `subroute` registers a page below the area, e.g. "/[tech_id]" for one technology.
+    """
     suffix = next(s for key, _, s, _ in AREAS if key == area)
 
     def decorator(render):
-        @app_page(MODEL_ROUTE + suffix, title, on_load=[ModelEditorState.load_header, *(on_load or [])])
+        @app_page(MODEL_ROUTE + suffix + subroute, title, on_load=[ModelEditorState.load_header, *(on_load or [])])
         @functools.wraps(render)
         def page() -> rx.Component:
             return editor_frame(area, render())

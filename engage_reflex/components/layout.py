@@ -16,7 +16,7 @@ def nav_bar() -> rx.Component:
         rx.hstack(
             rx.link(
                 rx.hstack(rx.icon("zap", size=22, color=rx.color("accent", 9)),
-                          rx.heading(APP_NAME, size="5", weight="bold", as_="p"), align="center", spacing="2"),
+                          rx.text(APP_NAME, size="5", weight="bold", as_="span"), align="center", spacing="2"),
                 href="/models", underline="none", color_scheme="gray", high_contrast=True,
             ),
             rx.cond(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel

@@ -1,26 +1,48 @@
-"""Read models the way the pages need them: the list a user may open, and one model's detail."""
+"""Models: the list a user may open, one model's detail, and the lifecycle (create, copy, rename,
+change details, delete)."""
 
 from __future__ import annotations
 
 import calendar
+import copy
+import importlib.metadata
 import re
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
+from zoneinfo import available_timezones
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, insert, or_
 from sqlmodel import Session, select
 
 from engage_reflex.models import (
+    Carrier,
     Collaborator,
     EnergyModel,
+    Link,
+    LinkParameter,
     Location,
+    ModelFile,
+    ModelParameter,
+    Node,
+    NodeParameter,
+    Run,
     Scenario,
+    ScenarioLink,
+    ScenarioNode,
+    TechParameter,
     Technology,
+    TechnologyCarrier,
     Timeseries,
     User,
 )
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
 from engage_reflex.schemas.editor import ModelHeader
-from engage_reflex.services.access import can_edit, require_view, role_of
+from engage_reflex.schemas.models import DeletedModel, ModelCounts, ModelInfo
+from engage_reflex.services.access import can_edit, require_edit, require_view, role_of
+from engage_reflex.services.activity import record_change
+from engage_reflex.services.calliope_io.values import BASE_SCENARIO
+from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
+from engage_reflex.settings import get_settings
 
 _BASE_TECH_ORDER = {"supply": 0, "conversion": 1, "storage": 2, "transmission": 3, "demand": 4}
 
@@ -52,6 +74,8 @@ def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
     summaries = []
     for model, owner_email in rows:
         is_own = model.owner_id == user_id
+        # The same answer as access.role_of, without one query per model.
+        role = "owner" if is_own else "editor" if collab_edit.get(model.id) else "viewer"
         summaries.append(
             ModelSummary(
                 id=model.id,
@@ -66,6 +90,7 @@ def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
                 updated_at=_iso(model.updated_at),
                 scenarios=scenarios.get(model.id, 0),
                 is_shared=not is_own and model.id in collab_edit,
+                role=role,
             )
         )
     # Own first, then shared, then public; by name within each group.
@@ -169,3 +194,331 @@ def _as_date(text: str, *, end: bool) -> str:
     if m := re.fullmatch(r"(\d{4})", text):
         return f"{m[1]}-12-31" if end else f"{m[1]}-01-01"
     return ""
+
+
+# --------------------------------------------------------------------------- lifecycle
+#
+# Create, copy, rename, change details and delete. Each is one transaction of the caller's
+# (nothing is committed here); every change ends with activity.record_change.
+
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 5000
+# A new model's time steps: Calliope needs at least one timeseries to know its time axis,
+# and a model built in the browser starts with constant values. So it gets one model-level
+# series, hourly for a week, of `timestep_weights` (Calliope recomputes that parameter as
+# all ones whatever it is given, so the series sets the time steps and nothing else).
+TIME_STEPS_PARAMETER = "timestep_weights"
+TIME_STEPS_NAME = "Time steps"
+TIME_STEPS_START = datetime(2025, 1, 1, tzinfo=UTC)
+TIME_STEPS_HOURS = 7 * 24
+
+
+def _who(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user with id {user_id}.")
+    return user.display_name or user.email
+
+
+def _clean_name(name: str | None) -> str:
+    cleaned = " ".join(str(name or "").split())
+    if not cleaned:
+        raise EngageError("Give the model a name.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise EngageError(
+            f"A model name can have at most {MAX_NAME_LENGTH} characters; this one has {len(cleaned)}.")
+    return cleaned
+
+
+def _clean_description(description: str | None) -> str:
+    text = str(description or "").strip()
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise EngageError(f"A description can have at most {MAX_DESCRIPTION_LENGTH} characters; "
+                          f"this one has {len(text)}.")
+    return text
+
+
+def _clean_time_zone(time_zone: str | None) -> str:
+    zone = str(time_zone or "").strip() or "UTC"
+    if zone not in available_timezones():
+        raise EngageError(f"“{zone}” is not a time zone we know. Use a name like Europe/Oslo, "
+                          "America/New_York or UTC.")
+    return zone
+
+
+def _name_taken(session: Session, owner_id: int, name: str, *, except_id: int | None = None) -> bool:
+    query = select(EnergyModel.id).where(EnergyModel.owner_id == owner_id, EnergyModel.name == name)
+    if except_id is not None:
+        query = query.where(EnergyModel.id != except_id)
+    return session.exec(query).first() is not None
+
+
+def _refuse_taken_name(session: Session, *, owner_id: int, user_id: int, name: str,
+                       except_id: int | None = None) -> None:
+    if _name_taken(session, owner_id, name, except_id=except_id):
+        whose = "You already have" if owner_id == user_id else "Its owner already has"
+        raise EngageError(f"{whose} a model called “{name}”. Choose another name.")
+
+
+def _info(session: Session, user_id: int, model: EnergyModel) -> ModelInfo:
+    return ModelInfo(id=model.id, name=model.name, description=model.description,
+                     time_zone=model.time_zone or "UTC",
+                     role=role_of(session=session, user_id=user_id, model=model) or "viewer",
+                     copied_from_id=model.copied_from_id)
+
+
+def default_calliope_config(name: str) -> dict:
+    """Calliope's `config` for a new model (the run form adds backend, solver and period)."""
+    try:
+        version = importlib.metadata.version("calliope")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0.7.0"
+    return {
+        "init": {"name": name, "calliope_version": version, "broadcast_input_data": True, "mode": "base"},
+        # Unmet demand is allowed at a high cost: a model short of supply still solves and
+        # shows where demand is not met, instead of failing as "infeasible".
+        "build": {"ensure_feasibility": True},
+        "solve": {"zero_threshold": 1e-10},
+    }
+
+
+def create_model(*, session: Session, user_id: int, name: str, description: str = "",
+                 time_zone: str = "UTC") -> ModelInfo:
+    """A new, empty model of `user_id` with a "base" scenario and a week of hourly time steps."""
+    who = _who(session, user_id)
+    name = _clean_name(name)
+    description = _clean_description(description)
+    time_zone = _clean_time_zone(time_zone)
+    _refuse_taken_name(session, owner_id=user_id, user_id=user_id, name=name)
+    model = EnergyModel(name=name, description=description, owner_id=user_id, is_public=False,
+                        calliope_config=default_calliope_config(name), time_zone=time_zone)
+    session.add(model)
+    session.flush()
+    stamps = [TIME_STEPS_START + timedelta(hours=h) for h in range(TIME_STEPS_HOURS)]
+    series = Timeseries(
+        model_id=model.id, name=TIME_STEPS_NAME, unit="",
+        description="The model's hourly time steps (one week). Calliope needs them to know its time axis.",
+        start=stamps[0], end=stamps[-1], length=len(stamps),
+        timestamps=[s.strftime("%Y-%m-%dT%H:%M:%S") for s in stamps], values=[1.0] * len(stamps))
+    session.add(series)
+    session.add(Scenario(model_id=model.id, name=BASE_SCENARIO,
+                         description="The model as it is, with no overrides."))
+    session.flush()
+    session.add(ModelParameter(model_id=model.id, name=TIME_STEPS_PARAMETER, value=None, dims=[], index=[],
+                               index_key="", timeseries_id=series.id))
+    record_change(session=session, model=model, user_id=user_id, action="created",
+                  detail=f"{who} created this model")
+    return _info(session, user_id, model)
+
+
+# -- copy ---------------------------------------------------------------------------
+#
+# Every table that hangs off a model, parents before children: (table, how its rows are
+# found from the source model id, {foreign key column: the table whose id map remaps it}).
+# Rows are read and written with Core statements in bulk (one SELECT and one multi-row
+# INSERT ... RETURNING per table), in id order, so the copy's rows keep the source's order.
+# Tables deliberately NOT copied are listed in NOT_COPIED; tests check that the two lists
+# cover every table that refers to a model, and every foreign key of the copied tables.
+
+def _by_model(table):
+    return lambda src: table.c.model_id == src
+
+
+def _by_parent(table, column: str, parent):
+    return lambda src: table.c[column].in_(select(parent.c.id).where(parent.c.model_id == src))
+
+
+_T = {cls.__tablename__: cls.__table__ for cls in (
+    Timeseries, ModelFile, ModelParameter, Carrier, Technology, TechnologyCarrier, TechParameter,
+    Location, Node, NodeParameter, Link, LinkParameter, Scenario, ScenarioNode, ScenarioLink)}
+
+COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
+    ("timeseries", _by_model(_T["timeseries"]), {}),
+    ("model_files", _by_model(_T["model_files"]), {}),
+    ("model_parameters", _by_model(_T["model_parameters"]), {"timeseries_id": "timeseries"}),
+    ("carriers", _by_model(_T["carriers"]), {}),
+    ("technologies", _by_model(_T["technologies"]), {}),
+    ("technology_carriers", _by_parent(_T["technology_carriers"], "technology_id", _T["technologies"]),
+     {"technology_id": "technologies", "carrier_id": "carriers"}),
+    ("tech_parameters", _by_parent(_T["tech_parameters"], "technology_id", _T["technologies"]),
+     {"technology_id": "technologies", "timeseries_id": "timeseries"}),
+    ("locations", _by_model(_T["locations"]), {}),
+    ("nodes", _by_model(_T["nodes"]), {"location_id": "locations", "technology_id": "technologies"}),
+    ("node_parameters", _by_parent(_T["node_parameters"], "node_id", _T["nodes"]),
+     {"node_id": "nodes", "timeseries_id": "timeseries"}),
+    ("links", _by_model(_T["links"]),
+     {"technology_id": "technologies", "from_location_id": "locations", "to_location_id": "locations"}),
+    ("link_parameters", _by_parent(_T["link_parameters"], "link_id", _T["links"]),
+     {"link_id": "links", "timeseries_id": "timeseries"}),
+    ("scenarios", _by_model(_T["scenarios"]), {}),
+    ("scenario_nodes", _by_parent(_T["scenario_nodes"], "scenario_id", _T["scenarios"]),
+     {"scenario_id": "scenarios", "node_id": "nodes"}),
+    ("scenario_links", _by_parent(_T["scenario_links"], "scenario_id", _T["scenarios"]),
+     {"scenario_id": "scenarios", "link_id": "links"}),
+]
+# Who may see or what happened to the source is not part of the model: a copy starts with
+# no collaborators, runs, activity, comments or uploads of its own.
+NOT_COPIED = {"collaborators", "runs", "activity_log", "comments", "uploads"}
+
+
+def _copy_table(session: Session, table_name: str, where, remap: dict[str, str], source_id: int,
+                copy_id: int, id_maps: dict[str, dict[int, int]]) -> None:
+    table = _T[table_name]
+    rows = session.execute(select(table).where(where(source_id)).order_by(table.c.id)).mappings().all()
+    id_maps[table_name] = {}
+    if not rows:
+        return
+    params = []
+    for row in rows:
+        values = {key: value for key, value in row.items() if key != "id"}
+        if "model_id" in values:
+            values["model_id"] = copy_id
+        for column, parent in remap.items():
+            if values[column] is not None:
+                values[column] = id_maps[parent][values[column]]
+        params.append(values)
+    new_ids = session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), params).scalars().all()
+    id_maps[table_name] = {row["id"]: new_id for row, new_id in zip(rows, new_ids, strict=True)}
+
+
+def _copy_name(session: Session, user_id: int, source_name: str) -> str:
+    base = f"Copy of {source_name}"
+    for number in range(1, 10_000):
+        suffix = "" if number == 1 else f" ({number})"
+        candidate = base[:MAX_NAME_LENGTH - len(suffix)] + suffix
+        if not _name_taken(session, user_id, candidate):
+            return candidate
+    raise EngageError("You have too many copies of this model; rename or delete a few first.")
+
+
+def copy_model(*, session: Session, user_id: int, source_model_id: int, name: str | None = None) -> ModelInfo:
+    """A private, editable copy of a model the user may view: every part of the model, no runs."""
+    who = _who(session, user_id)
+    source = require_view(session=session, user_id=user_id, model_id=source_model_id)
+    if name is not None and name.strip():
+        name = _clean_name(name)
+        _refuse_taken_name(session, owner_id=user_id, user_id=user_id, name=name)
+    else:
+        name = _copy_name(session, user_id, source.name)
+    model = EnergyModel(
+        name=name, description=source.description, owner_id=user_id, is_public=False,
+        copied_from_id=source.id, calliope_config=copy.deepcopy(source.calliope_config or {}),
+        time_zone=source.time_zone or "UTC")
+    session.add(model)
+    session.flush()
+    id_maps: dict[str, dict[int, int]] = {}
+    for table_name, where, remap in COPY_PLAN:
+        _copy_table(session, table_name, where, remap, source.id, model.id, id_maps)
+    record_change(session=session, model=model, user_id=user_id, action="copied",
+                  detail=f"{who} created this model from {source.name}")
+    return _info(session, user_id, model)
+
+
+# -- rename, details, delete --------------------------------------------------------
+
+
+def rename_model(*, session: Session, user_id: int, model_id: int, name: str) -> ModelInfo:
+    model = require_edit(session=session, user_id=user_id, model_id=model_id)
+    name = _clean_name(name)
+    if name == model.name:
+        return _info(session, user_id, model)
+    _refuse_taken_name(session, owner_id=model.owner_id, user_id=user_id, name=name, except_id=model.id)
+    old = model.name
+    model.name = name
+    session.add(model)
+    record_change(session=session, model=model, user_id=user_id, action="renamed",
+                  detail=f"Renamed the model from “{old}” to “{name}”")
+    return _info(session, user_id, model)
+
+
+def update_model_details(*, session: Session, user_id: int, model_id: int, description: str | None = None,
+                         time_zone: str | None = None) -> ModelInfo:
+    """Change the description and/or the time zone (None leaves a field as it is)."""
+    model = require_edit(session=session, user_id=user_id, model_id=model_id)
+    changes = []
+    if description is not None:
+        description = _clean_description(description)
+        if description != model.description:
+            model.description = description
+            changes.append("the description")
+    if time_zone is not None:
+        time_zone = _clean_time_zone(time_zone)
+        if time_zone != (model.time_zone or "UTC"):
+            model.time_zone = time_zone
+            changes.append(f"the time zone to {time_zone}")
+    if changes:
+        session.add(model)
+        record_change(session=session, model=model, user_id=user_id, action="details",
+                      detail="Changed " + " and ".join(changes))
+    return _info(session, user_id, model)
+
+
+# Children before parents: parameter rows point at timeseries with ON DELETE RESTRICT, so
+# deleting the model and trusting the cascade could hit that restriction before the
+# parameter rows are gone (the order of cascades is not defined).
+_DELETE_ORDER = ["scenario_links", "scenario_nodes", "link_parameters", "node_parameters", "tech_parameters",
+                 "model_parameters", "technology_carriers"]
+
+
+def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedModel:
+    """Delete a model and everything in it (owner only). Returns its run folders to remove after commit.
+
+    The folders are not removed here: the caller's transaction may still roll back, and a
+    delete that did not happen must not lose results. Removing them after the commit can at
+    worst leave a folder behind (if the process dies in between), never lose one that counts.
+    """
+    model = require_view(session=session, user_id=user_id, model_id=model_id)
+    if model.owner_id != user_id:
+        raise PermissionDenied(f"Only the owner can delete “{model.name}”. "
+                               "You can make your own copy and delete that instead.")
+    folders = _run_folders(session, model.id)
+    plan = dict((name, where) for name, where, _ in COPY_PLAN)
+    for table_name in _DELETE_ORDER:
+        table = _T[table_name]
+        session.execute(delete(table).where(plan[table_name](model.id)))
+    # The rest goes with the model row (ON DELETE CASCADE on every table that refers to it).
+    session.execute(delete(EnergyModel.__table__).where(EnergyModel.__table__.c.id == model.id))
+    session.flush()
+    session.expunge(model)
+    return DeletedModel(id=model_id, name=model.name, run_folders=tuple(folders))
+
+
+def _run_folders(session: Session, model_id: int) -> list[str]:
+    """Every folder under the data dir that holds a run of the model (work dir and results)."""
+    settings = get_settings()
+    data_dir = settings.data_dir.resolve()
+    folders: list[str] = []
+    for run_id, artefact_dir in session.exec(select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)):
+        candidates = [settings.runs_dir / str(run_id)]
+        if artefact_dir:
+            candidates.append(settings.data_dir / artefact_dir)
+        for path in candidates:
+            resolved = path.resolve()
+            if data_dir in resolved.parents and str(resolved) not in folders:
+                folders.append(str(resolved))
+    return folders
+
+
+def remove_run_folders(folders) -> None:
+    """Remove the run folders of a deleted model (call after the delete has committed)."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def get_model_counts(*, session: Session, user_id: int | None, model_id: int) -> ModelCounts:
+    """How many locations, technologies, nodes, links and scenarios a model has."""
+    require_view(session=session, user_id=user_id, model_id=model_id)
+    counts = {table.__tablename__: _counts(session, table, [model_id]).get(model_id, 0)
+              for table in (Location, Technology, Node, Link, Scenario, Carrier, Timeseries)}
+    return ModelCounts(locations=counts["locations"], technologies=counts["technologies"], nodes=counts["nodes"],
+                       links=counts["links"], scenarios=counts["scenarios"], carriers=counts["carriers"],
+                       timeseries=counts["timeseries"])
+
+
+def edit_model(*, session: Session, user_id: int, model_id: int, name: str, description: str,
+               time_zone: str) -> ModelInfo:
+    """Name, description and time zone at once (the Overview's form): all saved or none."""
+    rename_model(session=session, user_id=user_id, model_id=model_id, name=name)
+    return update_model_details(session=session, user_id=user_id, model_id=model_id, description=description,
+                                time_zone=time_zone)

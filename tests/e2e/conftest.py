@@ -106,15 +106,26 @@ def _stop(proc: subprocess.Popen, child_pids: list[int]) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory) -> Iterator[str]:
+def app_data_dir(tmp_path_factory) -> Path:
+    """The e2e server's data dir; its SQLite database is `engage.db` in it (tests may read it)."""
+    return tmp_path_factory.mktemp("engage-e2e")
+
+
+@pytest.fixture(scope="session")
+def app_database_url(app_data_dir) -> str:
+    return f"sqlite:///{app_data_dir / 'engage.db'}"
+
+
+@pytest.fixture(scope="session")
+def app_server(app_data_dir) -> Iterator[str]:
     engage = Path(sys.executable).parent / "engage"
     if not engage.exists():
         pytest.fail(f"{engage} is missing; run `.venv/bin/pip install -e . --no-deps`")
     if shutil.which("bun", path=str(PROJECT_ROOT / "tools" / "bun" / "node_modules" / ".bin")) is None \
             and shutil.which("bun") is None:
         pytest.fail("bun is missing; `make install` fetches it into tools/bun")
-    data_dir = tmp_path_factory.mktemp("engage-e2e")
-    port = _free_port()
+    data_dir = app_data_dir
+    port = _free_port(3117 + os.getpid() % 400)  # apart from other sessions starting at once
     url = f"http://localhost:{port}"
     log_path = data_dir / "serve.log"
     log = open(log_path, "w")

@@ -6,19 +6,13 @@ production mode), Redis, HiGHS and headless Chromium.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from engage_reflex.settings import PROJECT_ROOT
-
 pytestmark = pytest.mark.e2e
-
-# The README's picture; refreshed only on request so test runs leave the tree clean.
-README_SCREENSHOT = PROJECT_ROOT / "assets" / "screenshot.png"
 PASSWORD = "a-long-password"
 
 
@@ -140,5 +134,5 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     assert head.startswith(b"\x89HDF") or head.startswith(b"CDF"), head
 
     page.wait_for_timeout(800)  # let plotly finish its transitions before the picture
-    target = README_SCREENSHOT if os.environ.get("ENGAGE_UPDATE_SCREENSHOT") == "1" else tmp_path / "results.png"
+    target = tmp_path / "results.png"
     page.screenshot(path=str(target), full_page=True)

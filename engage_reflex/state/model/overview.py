@@ -1,6 +1,9 @@
-"""The Overview page of a model: what it holds and what happened to it lately."""
+"""The Overview page of a model: what it holds, its details (editable), copy and delete."""
 
 from __future__ import annotations
+
+import dataclasses
+import functools
 
 import reflex as rx
 
@@ -9,7 +12,13 @@ from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.services import activity, models
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.state.model.base import ModelEditorState
+from engage_reflex.state._time import changed_ago, zone_options
 
+
+
+def readable(entries: list[ActivityView]) -> list[ActivityView]:
+    """The same entries with "5 minutes ago" instead of an ISO timestamp."""
+    return [dataclasses.replace(e, when=changed_ago(e.when)) for e in entries]
 
 class OverviewState(ModelEditorState):
     overview_loaded: bool = False
@@ -17,7 +26,17 @@ class OverviewState(ModelEditorState):
     technologies: list[TechView] = []
     locations: list[LocationView] = []
     scenario_count: int = 0
+    counts: dict[str, int] = {}
     recent_activity: list[ActivityView] = []
+    delete_open: bool = False
+
+    @rx.var
+    def time_zones(self) -> list[str]:
+        return zone_options(self.model_time_zone)
+
+    @rx.var
+    def is_owner(self) -> bool:
+        return self.role == "owner"
 
     @rx.event
     async def load_overview(self):
@@ -25,12 +44,48 @@ class OverviewState(ModelEditorState):
         try:
             model_id = self._current_model_id()
             detail = await self._call(models.get_model_detail, model_id=model_id)
-            self.recent_activity = await self._call(activity.list_activity, model_id=model_id, limit=20)
+            counts = await self._call(models.get_model_counts, model_id=model_id)
+            self.recent_activity = readable(await self._call(activity.list_activity, model_id=model_id, limit=20))
         except LoginRequired:
             return
         except EngageError as exc:
             self.overview_error, self.overview_loaded = exc.message, True
             return
         self.technologies, self.locations = detail.technologies, detail.locations
-        self.scenario_count = len(detail.scenarios)
+        self.scenario_count = counts.scenarios
+        self.counts = {"Locations": counts.locations, "Technologies": counts.technologies, "Nodes": counts.nodes,
+                       "Links": counts.links, "Scenarios": counts.scenarios}
         self.overview_loaded = True
+
+    @rx.event
+    async def save_details(self, form: dict):
+        result, toast = await self._edit(
+            models.edit_model, model_id=self.loaded_model_id, name=form.get("name", ""),
+            description=form.get("description", ""), time_zone=form.get("time_zone") or self.model_time_zone,
+            success="Saved the model's details.")
+        if result is None:
+            return toast
+        self.model_name, self.model_description, self.model_time_zone = (result.name, result.description,
+                                                                         result.time_zone)
+        self.recent_activity = readable(await self._call(activity.list_activity, model_id=result.id, limit=20))
+        return toast
+
+    @rx.event
+    async def copy_model(self):
+        result, toast = await self._edit(models.copy_model, source_model_id=self.loaded_model_id,
+                                         success="Made your own copy. It is yours to change.")
+        return toast if result is None else [toast, rx.redirect(f"/models/{result.id}")]
+
+    @rx.event
+    def set_delete_open(self, value: bool):
+        self.delete_open = value
+
+    @rx.event
+    async def delete_model(self):
+        self.delete_open = False
+        result, toast = await self._edit(models.delete_model, model_id=self.loaded_model_id)
+        if result is None:
+            return toast
+        # The delete has committed (one transaction in _call): now the run folders can go.
+        await rx.run_in_thread(functools.partial(models.remove_run_folders, result.run_folders))
+        return [rx.toast.success(f"Deleted “{result.name}” with its runs and results."), rx.redirect("/models")]
