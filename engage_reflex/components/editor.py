@@ -37,6 +37,8 @@ def editor_menu(active: str) -> rx.Component:
             rx.hstack(rx.icon(icon, size=15), rx.text(label, as_="span"), align="center", spacing="2"),
             href=area_href(suffix), underline="none", size="2", weight="medium" if is_active else "regular",
             color_scheme="gray", high_contrast=True,
+            # The page's own tab in the accent colour (set explicitly: it came out pale grey).
+            color=rx.color("accent", 11) if is_active else rx.color("gray", 12),
             padding_x="0.75em", padding_y="0.45em", border_radius="6px",
             background_color=rx.color("accent", 3) if is_active else "transparent",
             custom_attrs={"aria-current": "page"} if is_active else {},
