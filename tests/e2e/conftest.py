@@ -176,3 +176,22 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "accept_downloads": True}
+
+
+# Toasts stack up bottom right for 4-10 s and sit over whatever is there (a table's buttons, the
+# Download CSV button). A planner moves the mouse or waits; a test would click into the toast and
+# time out. Toasts stay visible and are still asserted on; only clicks pass through them.
+_TOASTS_LET_CLICKS_THROUGH = """
+document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = 'section[aria-label^="Notifications"], section[aria-label^="Notifications"] * '
+    + '{ pointer-events: none !important; }';
+  document.head.appendChild(style);
+});
+"""
+
+
+@pytest.fixture
+def context(context):
+    context.add_init_script(_TOASTS_LET_CLICKS_THROUGH)
+    return context

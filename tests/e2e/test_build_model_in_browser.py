@@ -33,26 +33,10 @@ from tests.builder_recipe import (
     build_with_services,
     exported,
 )
+from tests.e2e.ui import hydrated, open_dialog, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
-
-
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
-def _register(page: Page) -> str:
-    email = f"valley-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    _hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Valley Planner")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
-    return email
 
 
 def _area(page: Page, name: str) -> None:
@@ -112,7 +96,7 @@ def _set_parameter(page: Page, name: str, raw: str, cost_class: str | None) -> N
 def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
         page: Page, base_url: str, app_database_url: str):
     page.set_default_timeout(30_000)
-    email = _register(page)
+    email = register(page, prefix="valley", display_name="Valley Planner", password=PASSWORD)
 
     # A new model.
     page.get_by_role("button", name="New model").click()
@@ -142,8 +126,8 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
     expect(_row_cell(page, LOCATIONS[1][0], 0)).not_to_have_text(before)
     _one_h1(page)
     for name, lat, lon in LOCATIONS:
-        page.get_by_role("button", name=f"Edit {name}").click()
         edit = page.get_by_role("dialog", name="Edit location")
+        open_dialog(page.get_by_role("button", name=f"Edit {name}"), edit)
         edit.get_by_label("Latitude").fill(str(lat))
         edit.get_by_label("Longitude").fill(str(lon))
         edit.get_by_role("button", name="Save").click()
@@ -209,7 +193,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
 
     # Check it, then run one day with HiGHS: it solves.
     page.goto(model_url)
-    _hydrated(page)
+    hydrated(page)
     page.get_by_role("button", name="Check model").click()
     expect(page.get_by_text("Calliope read the model without complaint.")).to_be_visible(timeout=120_000)
     _area(page, "Runs")

@@ -18,6 +18,7 @@ from sqlmodel import select
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Run, Scenario, User
 from engage_reflex.services import calliope_io
+from tests.e2e.ui import hydrated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
@@ -25,10 +26,6 @@ NATIONAL = "National-scale example model"
 DAY = "2005-01-01"
 NEW_COST = "800"
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshot.png"
-
-
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
 
 
 def _area(page: Page, name: str) -> None:
@@ -65,7 +62,7 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     page.set_default_timeout(30_000)
     email = f"copier-{uuid.uuid4().hex[:8]}@example.org"
     page.goto("/register")
-    _hydrated(page)
+    hydrated(page)
     page.fill("#email", email)
     page.fill("#display_name", "Copy Planner")
     page.fill("#password", PASSWORD)

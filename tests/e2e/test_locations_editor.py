@@ -9,7 +9,6 @@ every location and carrier change goes through the UI.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,26 +16,10 @@ from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Link, Location, Technology, User
+from tests.e2e.ui import hydrated, open_dialog, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
-
-
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
-def _register(page: Page) -> str:
-    email = f"mapper-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    _hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Map Planner")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
-    return email
 
 
 def _empty_model(url: str, email: str) -> int:
@@ -117,11 +100,11 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
                                                         tmp_path):
     page.set_default_timeout(20_000)
     db_url = app_database_url
-    email = _register(page)
+    email = register(page, prefix="mapper", display_name="Map Planner", password=PASSWORD)
     model_id = _empty_model(db_url, email)
 
     page.goto(f"/models/{model_id}/locations")
-    _hydrated(page)
+    hydrated(page)
     expect(page.get_by_role("region", name="Map of locations")).to_be_visible()
     expect(page.get_by_text("No locations yet")).to_be_visible()
 
@@ -147,8 +130,8 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
     expect(_cell(page, "Oslo", 0)).not_to_have_text(before)
 
     # The edit dialog refuses a latitude out of range, in words, and keeps what was typed.
-    page.get_by_role("button", name="Edit Bergen").click()
     dialog = page.get_by_role("dialog", name="Edit location")
+    open_dialog(page.get_by_role("button", name="Edit Bergen"), dialog)
     dialog.get_by_label("Latitude").fill("95")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog.locator("#location-form-error")).to_contain_text("Latitude 95 is outside −90…90")
@@ -171,7 +154,7 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
     # A link (placed on the Nodes page) is drawn as a line; deleting Bergen says the link goes with it.
     _link(db_url, model_id)
     page.reload()
-    _hydrated(page)
+    hydrated(page)
     expect(page.locator("path.engage-map-line")).to_have_count(1)
     page.get_by_role("button", name="Delete Bergen").click()
     confirm = page.get_by_role("alertdialog")
@@ -183,7 +166,7 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
 
     # Carriers: a unit pair that does not add up is refused with the reason; a good one is added.
     page.goto(f"/models/{model_id}/carriers")
-    _hydrated(page)
+    hydrated(page)
     page.get_by_role("button", name="Add carrier").click()
     dialog = page.get_by_role("dialog", name="Add a carrier")
     dialog.get_by_label("Name").fill("power")
@@ -199,7 +182,7 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
     with session_scope(db_url) as s:
         sample = s.exec(select(EnergyModel.id).where(EnergyModel.is_public).order_by(EnergyModel.id)).first()
     page.goto(f"/models/{sample}/locations")
-    _hydrated(page)
+    hydrated(page)
     expect(page.locator("#view-only-banner")).to_be_visible()
     expect(page.locator(".engage-map-pin").first).to_be_visible()
     _on_the_map(page, "region1")

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.ui import register
+
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
 NATIONAL = "National-scale example model"
-
-
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
-def _register(page: Page) -> str:
-    email = f"builder-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    _hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Model Builder")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
-    return email
 
 
 def _tile(page: Page, name: str):
@@ -36,7 +20,7 @@ def _tile(page: Page, name: str):
 
 def test_create_copy_rename_and_delete_models(page: Page, base_url: str):
     page.set_default_timeout(30_000)
-    _register(page)
+    register(page, prefix="builder", display_name="Model Builder", password=PASSWORD)
     expect(page.get_by_text("You have no models of your own yet")).to_be_visible()
     expect(_tile(page, NATIONAL).locator(".model-role")).to_have_text("View only")
     expect(_tile(page, NATIONAL).get_by_role("button", name="Rename")).to_have_count(0)

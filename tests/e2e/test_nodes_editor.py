@@ -7,7 +7,6 @@ build them through the UI in their own tests); every change on this page goes th
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,27 +14,10 @@ from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import Carrier, EnergyModel, Location, Node, Technology, TechnologyCarrier, User
+from tests.e2e.ui import hydrated, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
-
-
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
-def _register(page: Page) -> str:
-    email = f"nodes-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    _hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Grid Planner")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
-    expect(page.locator("#nav-user")).to_have_text(email)
-    return email
 
 
 def _seed(url: str, email: str, name: str, locations: list[str], techs: int, *, place_every: int = 0) -> int:
@@ -64,7 +46,7 @@ def _seed(url: str, email: str, name: str, locations: list[str], techs: int, *, 
 def test_nodes_grid_links_and_view_only(page: Page, base_url: str, app_database_url: str):
     page.set_default_timeout(20_000)
     db_url = app_database_url
-    email = _register(page)
+    email = register(page, prefix="nodes", display_name="Grid Planner", password=PASSWORD)
     small = _seed(db_url, email, "Fjords", ["Oslo", "Bergen", "Tromso"], 3)
     big = _seed(db_url, email, "Big grid", [f"site_{i:03d}" for i in range(200)], 30, place_every=3)
 
@@ -78,7 +60,7 @@ def test_nodes_grid_links_and_view_only(page: Page, base_url: str, app_database_
 
     # The small model: tick a box, and the node's own page is one click away.
     page.goto(f"/models/{small}/nodes")
-    _hydrated(page)
+    hydrated(page)
     pv_oslo = page.get_by_role("checkbox", name="Solar PV at Oslo")
     expect(pv_oslo).not_to_be_checked()
     pv_oslo.click()  # the box follows the saved state (a round trip), not the click
@@ -120,7 +102,7 @@ def test_nodes_grid_links_and_view_only(page: Page, base_url: str, app_database_
 
     # View only: a public sample shows its placements as ticks that cannot be changed, and no link form.
     page.goto("/models")
-    _hydrated(page)
+    hydrated(page)
     page.locator(".model-card", has_text="National-scale example model").click()
     expect(page.locator("#model-name")).to_have_text("National-scale example model")
     page.get_by_role("navigation", name="Model editor").get_by_role("link", name="Nodes & links").click()

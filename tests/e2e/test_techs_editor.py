@@ -9,42 +9,34 @@ database; every change on these pages goes through the UI.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from engage_reflex.db import session_scope
-from engage_reflex.models import Carrier, EnergyModel, Location, Node, Technology, TechnologyCarrier, TechParameter, User
+from engage_reflex.models import (
+    Carrier,
+    EnergyModel,
+    Location,
+    Node,
+    Technology,
+    TechnologyCarrier,
+    TechParameter,
+    User,
+)
 from engage_reflex.services.parameters import catalogue
+from tests.e2e.ui import hydrated, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
 expect.set_options(timeout=15_000)  # two shared cores: a save can take a few seconds
 
 
-def _hydrated(page: Page) -> None:
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
 def _server_db(tmp_path_factory) -> str:
     found = sorted(tmp_path_factory.getbasetemp().glob("engage-e2e*/engage.db"))
     assert found, "the e2e server's database was not found"
     return f"sqlite:///{found[-1]}"
-
-
-def _register(page: Page) -> str:
-    email = f"techs-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    _hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Tech Planner")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
-    return email
 
 
 def _seed(url: str, email: str) -> tuple[int, int]:
@@ -74,12 +66,12 @@ def _row(page: Page, name: str):
 def test_create_tech_set_parameters_with_units_and_node_override(page: Page, base_url: str, tmp_path_factory):
     page.set_default_timeout(20_000)
     db_url = _server_db(tmp_path_factory)
-    email = _register(page)
+    email = register(page, prefix="techs", display_name="Tech Planner", password=PASSWORD)
     model_id, node_id = _seed(db_url, email)
 
     # The list, grouped by base tech; a new supply is refused without its output carrier.
     page.goto(f"/models/{model_id}/techs")
-    _hydrated(page)
+    hydrated(page)
     expect(page.get_by_role("heading", name="Supply")).to_be_visible()
     expect(page.get_by_role("link", name="Tech 29")).to_be_visible()
     page.get_by_role("button", name="New technology").click()
@@ -126,7 +118,7 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
 
     # A node of Tech 00: default -> technology -> node, the value that applies highlighted.
     page.goto(f"/models/{model_id}/techs")
-    _hydrated(page)
+    hydrated(page)
     page.get_by_role("link", name="Tech 00").click()
     expect(page.locator("#tech-heading")).to_have_text("Tech 00")
     expect(page.get_by_label("Name", exact=True)).to_have_value("tech_00")  # not the previous tech's
@@ -138,7 +130,7 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
     expect(row.locator(".param-value")).to_have_text("3000")
 
     page.goto(f"/models/{model_id}/nodes/{node_id}")
-    _hydrated(page)
+    hydrated(page)
     expect(page.locator("#node-heading")).to_have_text("Tech 00 at oslo")
     expect(page.locator(".parameter-row").first).to_be_visible()
     node_row = _row(page, "flow_cap_max")
@@ -153,7 +145,7 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
 
     # Copy CCGT (with its parameters) within the model from the Copy dialog.
     page.goto(f"/models/{model_id}/techs")
-    _hydrated(page)
+    hydrated(page)
     page.get_by_role("button", name="Copy a technology").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("From model")).to_have_value(str(model_id))
@@ -170,7 +162,7 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
         ccgt_id = s.exec(select(Technology.id).where(Technology.model_id == sample.id,
                                                      Technology.name == "ccgt")).one()
     page.goto(f"/models/{sample.id}/techs/{ccgt_id}")
-    _hydrated(page)
+    hydrated(page)
     expect(page.locator("#view-only-banner")).to_be_visible()
     expect(page.locator("#tech-heading")).to_have_text("Combined cycle gas turbine")
     sample_cost = _row(page, "cost_flow_cap")
@@ -182,7 +174,7 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
     # The list of 30 techs, then a tech page with the whole catalogue (bench/builder_pages.py
     # measures how fast they render).
     page.goto(list_url)
-    _hydrated(page)
+    hydrated(page)
     expect(page.get_by_role("link", name="Tech 29")).to_be_visible()
     page.get_by_role("link", name="Tech 29").click()
     expect(_row(page, "flow_cap_max")).to_be_visible()

@@ -12,18 +12,15 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.ui import hydrated
+
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
 
 
-def _hydrated(page: Page) -> None:
-    """Wait until the app has connected and loaded its state (events before that are lost)."""
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-
-
 def _goto(page: Page, path: str) -> None:
     page.goto(path)
-    _hydrated(page)
+    hydrated(page)
 
 
 def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path):
@@ -35,7 +32,7 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     expect(page).to_have_url(re.compile(r"/login\?next=/models"))
     page.get_by_role("link", name="Create an account").click()
     expect(page).to_have_url(re.compile(r"/register"))
-    _hydrated(page)
+    hydrated(page)
     page.fill("#email", email)
     page.fill("#display_name", "Test Planner")
     page.fill("#password", PASSWORD)
@@ -50,7 +47,7 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     # Log out, then a wrong password is refused and the right one lets the planner in.
     page.click("#logout")
     expect(page).to_have_url(re.compile(r"/login"))
-    _hydrated(page)
+    hydrated(page)
     page.fill("#email", email)
     page.fill("#password", "wrong-password")
     page.click("#login-submit")
@@ -113,7 +110,7 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     expect(second_run).not_to_have_attribute("data-run-id", run_id)
     expect(second_run).to_contain_text("every 6h")
     page.reload()
-    _hydrated(page)
+    hydrated(page)
     second_run = page.locator(".run-row").first
     expect(second_run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
 

@@ -1,0 +1,44 @@
+"""What every browser test does the same way: wait for the app, register, open a dialog."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def hydrated(page: Page) -> None:
+    """Wait until the app has connected and loaded its state (events before that are lost)."""
+    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
+
+
+def register(page: Page, *, prefix: str, display_name: str, password: str) -> str:
+    """Register a fresh account through the form; it lands on My models, logged in."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.org"
+    page.goto("/register")
+    hydrated(page)
+    page.fill("#email", email)
+    page.fill("#display_name", display_name)
+    page.fill("#password", password)
+    page.fill("#confirm", password)
+    page.click("#register-submit")
+    expect(page).to_have_url(re.compile(r"/models/?$"))
+    expect(page.locator("#nav-user")).to_have_text(email)
+    return email
+
+
+def open_dialog(button: Locator, dialog: Locator, attempts: int = 3) -> None:
+    """Click `button` until `dialog` shows, at most `attempts` times.
+
+    Right after a marker drag or a dialog closing, a click is now and then not acted on (the
+    page is re-rendering the row under the pointer); a planner clicks again, so does the test.
+    """
+    for attempt in range(attempts):
+        button.click()
+        try:
+            expect(dialog).to_be_visible(timeout=3000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
