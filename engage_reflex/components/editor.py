@@ -20,6 +20,7 @@ AREAS = [
     ("carriers", "Carriers", "/carriers", "cable"),
     ("techs", "Technologies", "/techs", "cpu"),
     ("nodes", "Nodes & links", "/nodes", "network"),
+    ("timeseries", "Timeseries", "/timeseries", "chart-line"),
     ("runs", "Runs", "/runs", "play"),
 ]
 MODEL_ROUTE = "/models/[model_id]"

@@ -38,6 +38,7 @@ class Timeseries(SQLModel, table=True):
 class UploadStatus(str, enum.Enum):
     queued = "queued"
     processing = "processing"
+    inspected = "inspected"  # read; waiting for the planner to pick columns
     succeeded = "succeeded"
     failed = "failed"
 

@@ -13,11 +13,11 @@ from engage_reflex.state.model.locations import TABLE_LIMIT, LocationsState, Tab
 S = LocationsState
 
 
-def field(label: str, control_id: str, control: rx.Component, hint: str = "") -> rx.Component:
+def field(label: str, control_id: str, control: rx.Component, hint: str | rx.Var = "") -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="2", weight="medium", as_="span"), html_for=control_id),
         control,
-        rx.text(hint, size="1", color=rx.color("gray", 10)) if hint else rx.fragment(),
+        rx.text(hint, size="1", color=rx.color("gray", 10)) if isinstance(hint, rx.Var) or hint else rx.fragment(),
         spacing="1", width="100%",
     )
 
