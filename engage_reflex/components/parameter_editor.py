@@ -2,10 +2,10 @@
 name or title, filtered by category, each with its default, its value(s) and a field to set it.
 
 `state` is a state class with: rows (list[ParameterRow], already filtered), search, category,
-cost_classes, can_edit, and the events set_search, set_category, save_value(form) and
-clear_value(name, cost_class). `mode` "tech" shows default and value; "node" shows the
-inheritance Calliope default -> technology -> this node with the value that applies highlighted.
-Only the filtered rows are rendered, as plain components.
+cost_classes, series_options (the model's timeseries), can_edit, and the events set_search,
+set_category, save_value(form), attach_series(form) and clear_value(name, cost_class). `mode`
+"tech" shows default and value; "node" shows the inheritance Calliope default -> technology ->
+this node with the value that applies highlighted. Only the filtered rows are rendered, as plain components.
 """
 
 from __future__ import annotations
@@ -72,6 +72,30 @@ def _set_form(row: ParameterRow, state) -> rx.Component:
     )
 
 
+def _series_form(row: ParameterRow, state) -> rx.Component:
+    """Let a number parameter follow one of the model's timeseries."""
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="param", value=row.name),
+            rx.cond(
+                row.by_cost_class,
+                rx.el.select(rx.foreach(state.cost_classes, lambda c: rx.el.option(c, value=c)), name="cost_class",
+                             custom_attrs={"aria-label": f"Cost class of the timeseries for {row.name}"},
+                             style=_SELECT_STYLE),
+            ),
+            rx.el.select(
+                rx.el.option("a timeseries…", value=""),
+                rx.foreach(state.series_options, lambda s: rx.el.option(s.name, value=s.id.to_string())),
+                name="series_id", default_value="", style=_SELECT_STYLE,
+                custom_attrs={"aria-label": f"Choose a timeseries for {row.name}"}),
+            rx.button("Use", type="submit", size="2", variant="soft", color_scheme="gray",
+                      custom_attrs={"aria-label": f"Apply the chosen timeseries to {row.name}"}),
+            align="center", spacing="2",
+        ),
+        on_submit=state.attach_series, reset_on_submit=True,
+    )
+
+
 def _level(label: str, content: rx.Component, active) -> rx.Component:
     return rx.box(
         rx.text(label, size="1", color=rx.color("gray", 10)),
@@ -125,7 +149,10 @@ def parameter_row(row: ParameterRow, state, mode: str) -> rx.Component:
         rx.vstack(
             header,
             rx.cond(row.description != "", rx.text(row.description, size="1", color=rx.color("gray", 10))),
-            rx.flex(values, rx.spacer(), rx.cond(state.can_edit, _set_form(row, state)),
+            rx.flex(values, rx.spacer(), rx.cond(state.can_edit, rx.vstack(
+                _set_form(row, state),
+                rx.cond((row.dtype == "float") & (state.series_options.length() > 0), _series_form(row, state)),
+                spacing="2", align="end")),
                     align="center", gap="3", wrap="wrap", width="100%"),
             spacing="2", width="100%",
         ),

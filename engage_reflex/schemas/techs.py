@@ -113,6 +113,15 @@ class NodeHeader:
 
 
 @dataclasses.dataclass(frozen=True)
+class SeriesChoice:
+    """A timeseries of the model a parameter can follow."""
+
+    id: int
+    name: str
+    unit: str
+
+
+@dataclasses.dataclass(frozen=True)
 class TechEditorView:
     """Everything one technology's page shows (one service call per page load)."""
 
@@ -120,6 +129,7 @@ class TechEditorView:
     carriers: list[str]
     cost_classes: list[str]
     rows: list[ParameterRow]
+    series: list[SeriesChoice] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,3 +137,4 @@ class NodeEditorView:
     header: NodeHeader
     cost_classes: list[str]
     rows: list[ParameterRow]
+    series: list[SeriesChoice] = dataclasses.field(default_factory=list)

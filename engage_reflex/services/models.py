@@ -35,6 +35,7 @@ from engage_reflex.models import (
     Timeseries,
     User,
 )
+from engage_reflex.models.series_blob import series_from_lists
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
 from engage_reflex.schemas.editor import ModelHeader
 from engage_reflex.schemas.models import DeletedModel, ModelCounts, ModelInfo
@@ -299,7 +300,7 @@ def create_model(*, session: Session, user_id: int, name: str, description: str 
         model_id=model.id, name=TIME_STEPS_NAME, unit="",
         description="The model's hourly time steps (one week). Calliope needs them to know its time axis.",
         start=stamps[0], end=stamps[-1], length=len(stamps),
-        timestamps=[s.strftime("%Y-%m-%dT%H:%M:%S") for s in stamps], values=[1.0] * len(stamps))
+        data=series_from_lists([s.strftime("%Y-%m-%dT%H:%M:%S") for s in stamps], [1.0] * len(stamps)))
     session.add(series)
     session.add(Scenario(model_id=model.id, name=BASE_SCENARIO,
                          description="The model as it is, with no overrides."))

@@ -58,6 +58,7 @@ from engage_reflex.models import (
     Technology,
     TechnologyCarrier,
     TechParameter,
+    Timeseries,
 )
 from engage_reflex.schemas.techs import (
     CatalogueEntry,
@@ -659,6 +660,11 @@ def _model_mode(model: EnergyModel) -> str:
     return str(build.get("mode") or "plan")
 
 
+def series_names(session: Session, model_id: int) -> dict[int, str]:
+    """{timeseries id: name} of a model, to show which series a parameter uses."""
+    return dict(session.exec(select(Timeseries.id, Timeseries.name).where(Timeseries.model_id == model_id)).all())
+
+
 def _rows_by_name(rows) -> dict[str, list]:
     out: dict[str, list] = {}
     for row in rows:
@@ -677,11 +683,15 @@ def _values_of(rows: list) -> Any:
     return _from_json(plain[0].value)
 
 
-def _class_values(rows: list, source: str = "") -> list[ClassValue]:
+def _class_values(rows: list, source: str = "", names: dict[int, str] | None = None) -> list[ClassValue]:
     out = []
     for row in sorted(rows, key=lambda r: r.index_key):
         if row.timeseries_id is not None:
-            text = "a timeseries"
+            name = (names or {}).get(row.timeseries_id)
+            text = f"timeseries “{name}”" if name else "a timeseries"
+            out.append(ClassValue(cost_class=row.index_key if row.dims else "", value_text=text, raw=text,
+                                  source=source))
+            continue
         else:
             text = value_text(row.value)
         out.append(ClassValue(cost_class=row.index_key if row.dims else "", value_text=text,
@@ -702,7 +712,7 @@ def _check_value(entry: CatalogueEntry, *, model: EnergyModel, base_tech: str, v
 
 
 def _set_rows(session: Session, table, owner: dict, existing: list, entry: CatalogueEntry, value: Any,
-              raw: str, cost_class: str) -> None:
+              raw: str, cost_class: str, timeseries_id: int | None = None) -> None:
     dims, index = (["costs"], [cost_class]) if entry.by_cost_class else ([], [])
     key = "|".join(index)
     for row in existing:  # one value per index; a value over other dims is replaced whole
@@ -710,12 +720,17 @@ def _set_rows(session: Session, table, owner: dict, existing: list, entry: Catal
             session.delete(row)
     session.flush()
     session.add(table(**owner, name=entry.name, value=_to_json(value), dims=dims, index=index,
-                      index_key=key, raw=raw.strip()[:400]))
+                      index_key=key, raw=raw.strip()[:400], timeseries_id=timeseries_id))
 
 
 def _parse_for(session: Session, entry: CatalogueEntry, tech: Technology, raw: str,
                cost_class: str | None, model_id: int) -> tuple[Any, str]:
     value = coerce_value(entry, raw, tech_units(session, tech))
+    return value, cost_class_for(entry, cost_class)
+
+
+def cost_class_for(entry: CatalogueEntry, cost_class: str | None) -> str:
+    """The cost class a value of `entry` goes to ("" for a parameter not given per cost class)."""
     if entry.by_cost_class:
         cost_class = (cost_class or "monetary").strip()
         if not calliope_key_pattern().match(cost_class):
@@ -723,7 +738,7 @@ def _parse_for(session: Session, entry: CatalogueEntry, tech: Technology, raw: s
                               "and _ that does not start with a digit or _ (e.g. monetary, co2).")
     elif cost_class:
         raise EngageError(f"{entry.name} is not given per cost class.")
-    return value, cost_class or ""
+    return cost_class or ""
 
 
 def _with(values: dict[str, Any], entry: CatalogueEntry, value: Any, cost_class: str) -> dict[str, Any]:
@@ -789,11 +804,12 @@ def _options(entry: CatalogueEntry) -> list[str]:
     return list(entry.one_of)
 
 
-def _row(entry: CatalogueEntry, units: Units, own: list, tech_rows: list | None = None) -> ParameterRow:
-    own_values = _class_values(own)
-    tech_values = _class_values(tech_rows or [], "technology")
+def _row(entry: CatalogueEntry, units: Units, own: list, tech_rows: list | None = None,
+         names: dict[int, str] | None = None) -> ParameterRow:
+    own_values = _class_values(own, names=names)
+    tech_values = _class_values(tech_rows or [], "technology", names)
     if own and tech_rows is not None:
-        effective, source = _class_values(own, "node"), "node"
+        effective, source = _class_values(own, "node", names), "node"
     elif tech_rows:
         effective, source = tech_values, "technology"
     else:
@@ -807,13 +823,14 @@ def _row(entry: CatalogueEntry, units: Units, own: list, tech_rows: list | None 
     )
 
 
-def _unknown_row(name: str, own: list, tech_rows: list | None = None) -> ParameterRow:
+def _unknown_row(name: str, own: list, tech_rows: list | None = None,
+                 names: dict[int, str] | None = None) -> ParameterRow:
     """A stored value of a key Calliope's math does not use (kept from an import)."""
     entry = CatalogueEntry(name=name, title=name, description="Not used by Calliope's math; kept as imported.",
                            unit="", default=None, default_text="none", category="other",
                            by_cost_class=any(r.dims for r in [*own, *(tech_rows or [])]), dtype="string",
                            kind="unknown")
-    return _row(entry, Units(), own, tech_rows)
+    return _row(entry, Units(), own, tech_rows, names)
 
 
 def list_tech_parameters(*, session: Session, user_id: int | None, tech_id: int) -> list[ParameterRow]:
@@ -824,7 +841,8 @@ def list_tech_parameters(*, session: Session, user_id: int | None, tech_id: int)
     by_name = _rows_by_name(session.exec(select(TechParameter).where(
         TechParameter.technology_id == tech.id)).all())
     known = _by_name()
-    set_rows = [(_row(known[n], units, rows) if n in known else _unknown_row(n, rows))
+    names = series_names(session, tech.model_id)
+    set_rows = [(_row(known[n], units, rows, names=names) if n in known else _unknown_row(n, rows, names=names))
                 for n, rows in sorted(by_name.items())]
     rest = [_row(entry, units, []) for entry in catalogue() if entry.name not in by_name]
     return set_rows + rest
@@ -906,12 +924,12 @@ def effective_parameters(*, session: Session, user_id: int | None, node_id: int)
         TechParameter.technology_id == tech.id)).all())
     node_by_name = _rows_by_name(session.exec(select(NodeParameter).where(NodeParameter.node_id == node.id)).all())
     known = _by_name()
-    names = list(catalogue())
+    series = series_names(session, node.model_id)
     rows = []
     for name in sorted({*tech_by_name, *node_by_name} - set(known)):
-        rows.append(_unknown_row(name, node_by_name.get(name, []), tech_by_name.get(name, [])))
-    for entry in names:
-        rows.append(_row(entry, units, node_by_name.get(entry.name, []), tech_by_name.get(entry.name, [])))
+        rows.append(_unknown_row(name, node_by_name.get(name, []), tech_by_name.get(name, []), series))
+    for entry in catalogue():
+        rows.append(_row(entry, units, node_by_name.get(entry.name, []), tech_by_name.get(entry.name, []), series))
     order = {"node": 0, "technology": 1, "default": 2}
     return sorted(rows, key=lambda r: order[r.effective_source])
 
@@ -928,5 +946,8 @@ def node_editor_view(*, session: Session, user_id: int | None, model_id: int, no
     node = session.get(Node, node_id)
     if node.model_id != model_id:
         raise NotFound(f"There is no node with id {node_id} in this model.")
+    from engage_reflex.services.series_params import series_choices
+
     return NodeEditorView(header=header, cost_classes=model_cost_classes(session, model_id),
-                          rows=effective_parameters(session=session, user_id=user_id, node_id=node_id))
+                          rows=effective_parameters(session=session, user_id=user_id, node_id=node_id),
+                          series=series_choices(session, model_id))

@@ -393,7 +393,7 @@ def _copy_series(session: Session, ts_id: int, model_id: int, name: str) -> int:
         new_name, i = f"{name[:185]} ({i})", i + 1
     copy = Timeseries(model_id=model_id, name=new_name, description=src.description, unit=src.unit,
                       source_filename=src.source_filename, start=src.start, end=src.end, length=src.length,
-                      timestamps=list(src.timestamps), values=list(src.values))
+                      data=bytes(src.data))
     session.add(copy)
     session.flush()
     return copy.id
@@ -414,11 +414,12 @@ def carrier_names(*, session: Session, user_id: int | None, model_id: int) -> li
 
 def tech_editor_view(*, session: Session, user_id: int | None, model_id: int, tech_id: int) -> TechEditorView:
     """A technology's page in one call: essentials, the model's carriers and cost classes, parameters."""
-    from engage_reflex.services import parameters
+    from engage_reflex.services import parameters, series_params
 
     tech = get_tech(session=session, user_id=user_id, model_id=model_id, tech_id=tech_id)
     return TechEditorView(
         tech=tech, carriers=carrier_names(session=session, user_id=user_id, model_id=model_id),
         cost_classes=parameters.model_cost_classes(session, model_id),
         rows=parameters.list_tech_parameters(session=session, user_id=user_id, tech_id=tech_id),
+        series=series_params.series_choices(session, model_id),
     )

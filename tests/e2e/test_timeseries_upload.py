@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from engage_reflex.db import session_scope
-from engage_reflex.models import EnergyModel, Timeseries, User
+from engage_reflex.models import (
+    Carrier,
+    EnergyModel,
+    Location,
+    Node,
+    Technology,
+    TechnologyCarrier,
+    Timeseries,
+    User,
+)
+from engage_reflex.models.series_blob import unpack_series
 from tests.e2e.ui import hydrated, register
 
 pytestmark = pytest.mark.e2e
@@ -35,18 +46,27 @@ WATCH_PROGRESS = """() => {
 }"""
 
 
-def _berlin_model(url: str, email: str) -> int:
+def _berlin_model(url: str, email: str) -> tuple[int, int]:
+    """A model in Berlin time with a household demand placed at one location; (model id, node id)."""
     with session_scope(url) as s:
         owner = s.exec(select(User).where(User.email == email)).one()
         model = EnergyModel(name="Berlin demand", owner_id=owner.id, time_zone="Europe/Berlin")
         s.add(model)
         s.flush()
-        return model.id
+        carrier = Carrier(model_id=model.id, name="power", rate_unit="kW", quantity_unit="kWh")
+        tech = Technology(model_id=model.id, name="households", base_tech="demand")
+        place = Location(model_id=model.id, name="Mitte", latitude=52.52, longitude=13.40)
+        s.add_all([carrier, tech, place])
+        s.flush()
+        node = Node(model_id=model.id, location_id=place.id, technology_id=tech.id)
+        s.add_all([TechnologyCarrier(technology_id=tech.id, carrier_id=carrier.id, role="in"), node])
+        s.flush()
+        return model.id, node.id
 
 
 def test_upload_pick_columns_store_and_preview(page: Page, base_url: str, app_database_url: str, tmp_path):
     email = register(page, prefix="series", display_name="Series Planner", password=PASSWORD)
-    model_id = _berlin_model(app_database_url, email)
+    model_id, node_id = _berlin_model(app_database_url, email)
     page.goto(f"/models/{model_id}/timeseries")
     hydrated(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Berlin demand")
@@ -79,9 +99,23 @@ def test_upload_pick_columns_store_and_preview(page: Page, base_url: str, app_da
     expect(page.locator("#preview-summary")).to_contain_text("2")
     with session_scope(app_database_url) as s:
         [series] = s.exec(select(Timeseries).where(Timeseries.model_id == model_id)).all()
-        assert series.values == [1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
-        assert series.timestamps[0].startswith("2024-10-26T22:00")
+        stamps, values = unpack_series(series.data)
+        assert values.tolist() == [1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
+        assert stamps[0] == np.datetime64("2024-10-26T22:00")
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
+
+    # The households at Mitte follow the series: chosen in the node's parameter editor.
+    page.goto(f"/models/{model_id}/nodes/{node_id}")
+    hydrated(page)
+    page.get_by_label("Search parameters").fill("sink_use_equals")
+    row = page.locator('.parameter-row[data-parameter="sink_use_equals"]')
+    row.get_by_label("Choose a timeseries for sink_use_equals").select_option(label="house demand")
+    row.get_by_role("button", name="Apply the chosen timeseries to sink_use_equals").click()
+    expect(page.get_by_text(re.compile(r"now follows the timeseries “house demand”"))).to_be_visible()
+    expect(row).to_contain_text("timeseries “house demand”")
+    page.goto(f"/models/{model_id}/timeseries")
+    hydrated(page)
+    expect(page.locator(".series-row", has_text="house demand")).to_contain_text("sink_use_equals of households")
 
     # Text where a number belongs: refused, the line named, nothing more stored.
     bad = tmp_path / "bad.csv"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import ActivityLog, Collaborator, EnergyModel, Timeseries, Upload
+from engage_reflex.models.series_blob import unpack_series
 from engage_reflex.services import uploads
 from engage_reflex.services.errors import EngageError, PermissionDenied
 from jobs import uploads as upload_jobs
@@ -60,7 +62,13 @@ def _view(db_url, user_id, upload_id):
 def _series(db_url, model_id):
     with session_scope(db_url) as session:
         rows = session.exec(select(Timeseries).where(Timeseries.model_id == model_id).order_by(Timeseries.name)).all()
-        return [(r.name, r.timestamps, r.values, r.unit) for r in rows]
+        return [(r.name, *_lists(r.data), r.unit) for r in rows]
+
+
+def _lists(blob: bytes) -> tuple[list[str], list[float]]:
+    """The stored series as ISO strings (UTC) and floats."""
+    stamps, values = unpack_series(blob)
+    return np.datetime_as_string(stamps, unit="s").tolist(), values.tolist()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -138,7 +146,7 @@ def test_choices_are_checked_before_anything_is_queued(db_url, redis_url, owner,
     view = _start(db_url, owner.id, berlin, BERLIN_CSV)
     upload_jobs.inspect_upload(view.id)
     with session_scope(db_url) as session:
-        session.add(Timeseries(model_id=berlin, name="House", timestamps=[], values=[]))
+        session.add(Timeseries(model_id=berlin, name="House"))
     cases = [
         ({"series": [], "timestamp_column": "Zeit"}, "Tick at least one value column"),
         ({"series": [("Last Haus", "")], "timestamp_column": "Zeit"}, "Give the series from column “Last Haus” a name"),

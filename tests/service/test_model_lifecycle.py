@@ -35,6 +35,7 @@ from engage_reflex.models import (
 from engage_reflex.services import access, activity, calliope_io, samples
 from engage_reflex.services import models as models_service
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
+from engage_reflex.models.series_blob import series_from_lists
 from engage_reflex.settings import get_settings
 
 NATIONAL, URBAN = "National-scale example model", "Urban-scale example model"
@@ -207,7 +208,7 @@ def bobs_model(session, people):
                                                                                extra={"active": True})
     series = Timeseries(model_id=mid, name="demand", start=datetime(2025, 1, 1, tzinfo=UTC),
                         end=datetime(2025, 1, 1, 1, tzinfo=UTC), length=2,
-                        timestamps=["2025-01-01T00:00:00", "2025-01-01T01:00:00"], values=[1.0, 2.0])
+                        data=series_from_lists(["2025-01-01T00:00:00", "2025-01-01T01:00:00"], [1.0, 2.0]))
     extra = Scenario(model_id=mid, name="no line", overrides={"techs": {"gen": {"flow_cap_max": 5.0}}},
                      settings={"config.build.ensure_feasibility": False})
     session.add_all([power, gen, dem, line, a, b, series, extra,

@@ -21,6 +21,7 @@ from engage_reflex.models import (
     Timeseries,
     User,
 )
+from engage_reflex.models.series_blob import series_from_lists, unpack_series
 from engage_reflex.services import parameters as P
 from engage_reflex.services import techs as T
 from engage_reflex.services.calliope_io import export_scenario
@@ -234,7 +235,7 @@ def test_copy_from_another_model_matches_carriers_by_name_and_creates_missing_on
     electrolyser = T.create_tech(session=session, user_id=world["carol"], model_id=sample, base_tech="conversion",
                                  name="electrolyser", display_name="Electrolyser", carriers_in=["power"],
                                  carriers_out=["hydrogen"])
-    series = Timeseries(model_id=sample, name="cf", timestamps=["2005-01-01T00:00:00"], values=[0.5], length=1)
+    series = Timeseries(model_id=sample, name="cf", data=series_from_lists(["2005-01-01T00:00:00"], [0.5]), length=1)
     session.add(series)
     session.flush()
     session.add(TechParameter(technology_id=electrolyser.id, name="source_use_max", timeseries_id=series.id))
@@ -253,7 +254,7 @@ def test_copy_from_another_model_matches_carriers_by_name_and_creates_missing_on
     rows = {r.name: r for r in session.exec(select(TechParameter).where(TechParameter.technology_id == copy.id))}
     assert rows["flow_out_eff"].value == pytest.approx(0.7)
     copied_series = session.get(Timeseries, rows["source_use_max"].timeseries_id)
-    assert copied_series.model_id == world["island"] and copied_series.values == [0.5]
+    assert copied_series.model_id == world["island"] and unpack_series(copied_series.data)[1].tolist() == [0.5]
     session.add(Scenario(model_id=world["island"], name="base"))
     session.commit()
     scenario = session.exec(select(Scenario).where(Scenario.model_id == world["island"])).one()

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlmodel import Session, select
 
@@ -29,6 +28,7 @@ from engage_reflex.models import (
     Technology,
     Timeseries,
 )
+from engage_reflex.models.series_blob import unpack_stored
 from engage_reflex.services import access
 from engage_reflex.services.calliope_io.scenarios import _apply_scenario
 from engage_reflex.services.calliope_io.values import (
@@ -182,11 +182,13 @@ class _Exporter:
         from calliope.attrdict import AttrDict
 
         techs, link_techs = self._technologies()
+        nodes = self._nodes()
+        self._yield_to_node_series(techs, nodes)
         definition = {
             "config": _from_json(copy.deepcopy(self.model.calliope_config)),
             "data_definitions": self._model_parameters(),
             "techs": {**techs, **self._links(link_techs)},
-            "nodes": self._nodes(),
+            "nodes": nodes,
         }
         dataframes = self._dataframes()
         if dataframes:
@@ -319,6 +321,27 @@ class _Exporter:
             self.node_names[node.id] = (location, tech)
         return out
 
+    def _yield_to_node_series(self, techs: dict[str, dict], nodes: dict[str, dict]) -> None:
+        """A node's series must win over its tech's constant, but Calliope lets any YAML value win
+        over a data table. So where a node follows a series, the tech's constant for that
+        parameter moves from the tech down to each of the tech's other nodes (those without a
+        value of their own): every node reads what the planner set, and the series reaches Calliope."""
+        followed: dict[tuple[str, str], set[str]] = {}
+        for (level, dims), columns in self.series_columns.items():
+            if level != "node" or dims:
+                continue  # a series per cost class (or other index) leaves the tech's YAML alone
+            for tech, node, name in columns:
+                followed.setdefault((tech, name), set()).add(node)
+        for (tech, name), series_nodes in followed.items():
+            if tech not in techs or name not in techs[tech]:
+                continue
+            constant = techs[tech].pop(name)
+            for node_name, node in nodes.items():
+                own = node.get("techs", {}).get(tech)
+                if own is None or node_name in series_nodes or name in own:
+                    continue
+                own[name] = copy.deepcopy(constant)
+
     # -- data tables
 
     def _dataframes(self) -> dict[str, pd.DataFrame]:
@@ -338,12 +361,7 @@ class _Exporter:
 
     def _load_series(self, ids: set[int]) -> dict[int, pd.Series]:
         rows = self.session.exec(select(Timeseries).where(Timeseries.id.in_(sorted(ids)))).all()
-        return {
-            row.id: pd.Series(
-                [float(v) if v is not None else np.nan for v in row.values],
-                index=pd.to_datetime(row.timestamps, format="ISO8601"), dtype=float)
-            for row in rows
-        }
+        return {row.id: _as_series(row.data) for row in rows}
 
     @staticmethod
     def _frame(level: str, dims: tuple, columns: dict[tuple, int],
@@ -367,3 +385,13 @@ def _stored_number(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+_PARSED_TIME_DTYPE = pd.to_datetime(["2005-01-01T00:00:00"], format="ISO8601").dtype  # us on pandas 3
+
+
+def _as_series(blob: bytes) -> pd.Series:
+    stamps, values = unpack_stored(blob)
+    # The resolution pandas gives times parsed from text, as Calliope reads its own CSV files:
+    # the same model built from our tables or from the original files has the same time axis.
+    return pd.Series(values, index=pd.DatetimeIndex(stamps.astype(_PARSED_TIME_DTYPE)), dtype=float)

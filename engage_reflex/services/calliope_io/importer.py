@@ -26,6 +26,7 @@ from engage_reflex.models import (
     Timeseries,
     User,
 )
+from engage_reflex.models.series_blob import pack_series
 from engage_reflex.schemas import ImportReport
 from engage_reflex.services.calliope_io.confine import import_errors
 from engage_reflex.services.calliope_io.loading import (
@@ -305,21 +306,21 @@ class _ModelWriter:
         series = ref.series.dropna()
         suffix = f"[{','.join(str(i) for i in ref.index)}]" if ref.index else ""
         owner = {"model": "", "tech": f"{ref.tech}:", "node": f"{ref.tech}@{ref.node}:"}[ref.level]
-        stamps = _iso_strings(series.index)
         return Timeseries(
             model_id=self.model_id, name=f"{owner}{ref.param}{suffix}"[:200],
             description=f"{ref.param} from data table {ref.source}"[:2000],
             source_filename=ref.source[:300],
             start=_utc(series.index[0]) if len(series) else None,
             end=_utc(series.index[-1]) if len(series) else None,
-            length=len(series), timestamps=stamps, values=series.to_numpy(dtype=float).tolist(),
+            length=len(series), data=pack_series(_naive_utc_stamps(series.index), series.to_numpy(dtype=float)),
         )
 
 
-def _iso_strings(index: pd.DatetimeIndex) -> list[str]:
-    if index.tz is None:  # the usual case, and 50x faster than isoformat() per stamp
-        return np.datetime_as_string(index.to_numpy(), unit="s").tolist()
-    return [stamp.isoformat() for stamp in index]
+def _naive_utc_stamps(index: pd.DatetimeIndex) -> np.ndarray:
+    # Model time has no zone (the usual case); a zoned index is stored as its UTC instants.
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.to_numpy()
 
 
 def _utc(stamp: pd.Timestamp):

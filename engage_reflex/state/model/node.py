@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from engage_reflex.schemas.techs import ParameterRow
-from engage_reflex.services import parameters
+from engage_reflex.schemas.techs import ParameterRow, SeriesChoice
+from engage_reflex.services import parameters, series_params
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.model.tech import filter_rows, route_id
@@ -24,6 +24,7 @@ class NodeState(ModelEditorState):
     search: str = ""
     category: str = "all"
     rows: list[ParameterRow] = []
+    series_options: list[SeriesChoice] = []
     _all_rows: list[ParameterRow] = []
 
     @rx.event
@@ -45,6 +46,7 @@ class NodeState(ModelEditorState):
         self.current_node, self.location = header.node_id, header.location
         self.node_tech_id, self.node_tech_name = header.tech_id, header.tech_name
         self.node_tech_label, self.node_base_tech = header.tech_display_name, header.base_tech
+        self.series_options = view.series
         self.rows = filter_rows(self._all_rows, self.search, self.category)
         self.loaded = True
 
@@ -68,6 +70,19 @@ class NodeState(ModelEditorState):
         await self._reload()
         return [rx.toast.success(result.message + "."),
                 *[rx.toast.warning(f"Calliope warns: {w}", duration=10000) for w in result.warnings]]
+
+    @rx.event
+    async def attach_series(self, form: dict):
+        series_id = str(form.get("series_id") or "")
+        if not series_id.isdigit():
+            return rx.toast.error("Choose one of the model's timeseries first.")
+        result, toast = await self._edit(series_params.attach_node_series, node_id=self.current_node,
+                                         name=form.get("param", ""), series_id=int(series_id),
+                                         cost_class=form.get("cost_class") or None)
+        if result is None:
+            return toast
+        await self._reload()
+        return rx.toast.success(result.message + ".", duration=8000)
 
     @rx.event
     async def clear_value(self, name: str, cost_class: str):

@@ -6,8 +6,8 @@ import threading
 
 import reflex as rx
 
-from engage_reflex.schemas.techs import ParameterRow
-from engage_reflex.services import parameters, techs
+from engage_reflex.schemas.techs import ParameterRow, SeriesChoice
+from engage_reflex.services import parameters, series_params, techs
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.state.model.base import ModelEditorState
 
@@ -56,6 +56,7 @@ class TechState(ModelEditorState):
     search: str = ""
     category: str = "all"
     rows: list[ParameterRow] = []
+    series_options: list[SeriesChoice] = []
     _all_rows: list[ParameterRow] = []
 
     @rx.event
@@ -78,6 +79,7 @@ class TechState(ModelEditorState):
         self.base_tech, self.color, self.description = tech.base_tech, tech.color, tech.description
         self.carrier_in = tech.carriers_in[0] if tech.carriers_in else ""
         self.carrier_out = tech.carriers_out[0] if tech.carriers_out else ""
+        self.series_options = view.series
         self.rows = filter_rows(self._all_rows, self.search, self.category)
         self.loaded = True
 
@@ -120,6 +122,19 @@ class TechState(ModelEditorState):
         toasts = [rx.toast.success(result.message + ".")]
         toasts += [rx.toast.warning(f"Calliope warns: {w}", duration=10000) for w in result.warnings]
         return toasts
+
+    @rx.event
+    async def attach_series(self, form: dict):
+        series_id = str(form.get("series_id") or "")
+        if not series_id.isdigit():
+            return rx.toast.error("Choose one of the model's timeseries first.")
+        result, toast = await self._edit(series_params.attach_tech_series, tech_id=self.current_tech,
+                                         name=form.get("param", ""), series_id=int(series_id),
+                                         cost_class=form.get("cost_class") or None)
+        if result is None:
+            return toast
+        await self._reload()
+        return rx.toast.success(result.message + ".", duration=8000)
 
     @rx.event
     async def clear_value(self, name: str, cost_class: str):
