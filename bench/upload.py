@@ -54,6 +54,15 @@ def write_csv(path: Path, rows: int, columns: int, step_minutes: int, seed: int 
             out.write("\n".join(lines) + "\n")
 
 
+def _bytes_of_rows(tmp: Path, rows: int, columns: int, step_minutes: int) -> int:
+    """How many bytes `rows` rows take in this layout (to size the big file)."""
+    probe = tmp / "probe.csv"
+    write_csv(probe, rows, columns, step_minutes)
+    size = probe.stat().st_size
+    probe.unlink()
+    return size
+
+
 def setup_database(tmp: Path) -> tuple[str, int, int]:
     from engage_reflex.db import session_scope
     from engage_reflex.migrations import upgrade
@@ -212,7 +221,7 @@ def main() -> int:
         for way, size, written, read in storage_comparison(tmp):
             print(f"  {way:<13} {size / 2**20:7.2f} MB on disk, write {written:6.3f} s, read {read:6.3f} s")
 
-        rows_big = int(args.big_mb * 2**20 / (30 * 9.2 + 17))
+        rows_big = int(args.big_mb * 2**20 * 20_000 / _bytes_of_rows(tmp, 20_000, 30, 15))
         big = tmp / "big.csv"
         write_csv(big, rows_big, 30, 15)
         size = big.stat().st_size

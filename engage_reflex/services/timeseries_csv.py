@@ -31,7 +31,7 @@ from engage_reflex.services.errors import EngageError
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_SERIES_PER_UPLOAD = 100
 MAX_LISTED_PROBLEMS = 50
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 50_000  # rows per pandas chunk: bounds the job's memory beyond the kept numbers
 
 _MB = 1024 * 1024
 _SAMPLE_BYTES = 64 * 1024
@@ -920,7 +920,9 @@ class _ValueReader:
         self.rows += len(values)
 
     def values(self) -> np.ndarray:
-        return np.concatenate(self.chunks) if self.chunks else np.zeros(0)
+        if len(self.chunks) > 1:  # once, and the pieces go: never both in memory for long
+            self.chunks = [np.concatenate(self.chunks)]
+        return self.chunks[0] if self.chunks else np.zeros(0)
 
     def problems(self, lines: np.ndarray) -> list[CsvProblem]:
         out = []
@@ -1212,13 +1214,18 @@ def _fill_values(series: list[SeriesChoice], positions: dict[str, int], readers:
     notes: list[CsvProblem] = []
     length = int(grid[-1]) + 1
     for column in dict.fromkeys(c.column for c in series):
-        raw = readers[positions[column]].values()
+        reader = readers[positions[column]]
+        raw = reader.values()
         known = ~np.isnan(raw)
-        notes += _missing_notes(column, np.flatnonzero(~known), known, lines)
-        full = np.full(length, np.nan)
-        full[grid[known]] = raw[known]
-        have = np.flatnonzero(~np.isnan(full))
-        out[column] = np.interp(np.arange(length), have, full[have])  # ends take the nearest value
+        if len(raw) == length and known.all():  # no gap, nothing missing: the numbers as read, no copy
+            out[column] = raw
+        else:
+            notes += _missing_notes(column, np.flatnonzero(~known), known, lines)
+            full = np.full(length, np.nan)
+            full[grid[known]] = raw[known]
+            have = np.flatnonzero(~np.isnan(full))
+            out[column] = np.interp(np.arange(length), have, full[have])  # ends take the nearest value
+        reader.chunks = []  # the reader's copy goes as soon as the series has its own
     return out, notes
 
 
