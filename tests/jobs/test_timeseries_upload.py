@@ -4,10 +4,13 @@ that nothing is half-stored when a file is refused."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from engage_reflex.db import session_scope
@@ -217,3 +220,42 @@ def test_queue_down_fails_the_upload_with_a_clear_message(db_url, monkeypatch, o
     with session_scope(db_url) as session:
         [row] = session.exec(select(Upload)).all()
         assert row.status == "failed" and "job queue" in row.message
+
+
+_CELLS = st.sampled_from(["", "1", "2,5", "3.5", "NA", "abc", '"a,b"', "2024-01-01 00:00", "2024-01-01 01:00",
+                          "31.12.2024 23:00", "2024-03-31 02:30", "2024-10-27 02:00", "1e400", '"', "\u00e4"])
+_FILES = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.lists(_CELLS, min_size=1, max_size=4).map(";".join), min_size=1, max_size=10)
+    .map(lambda lines: "\n".join(["time;a;b", *lines]).encode("utf-8")),
+)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=_FILES)
+def test_random_files_end_stored_or_refused_in_words_never_half_stored(content, db_url, redis_url, owner, berlin):
+    """Whatever the bytes, both jobs end with a clear status, never Engage's own fault, and the model
+    holds the chosen series whole or not at all."""
+    if not content:
+        return  # refused before any job: covered above
+    view = _start(db_url, owner.id, berlin, content, filename=f"random-{uuid.uuid4().hex[:6]}.csv")
+    assert upload_jobs.inspect_upload(view.id) in ("inspected", "refused")
+    view = _view(db_url, owner.id, view.id)
+    assert view.message != upload_jobs.ENGAGE_FAULT, view
+    if view.status == "inspected":
+        values = [c.name for c in view.columns if c.name != view.timestamp_column][:2]
+        if values:
+            names = [(c, f"s{uuid.uuid4().hex[:8]}") for c in values]
+            with session_scope(db_url) as session:
+                uploads.choose_series(session=session, user_id=owner.id, upload_id=view.id, series=names,
+                                      timestamp_column=view.timestamp_column,
+                                      start="" if view.timestamp_column else "2024-01-01 00:00")
+            outcome = upload_jobs.clean_upload(view.id)
+            view = _view(db_url, owner.id, view.id)
+            assert view.message != upload_jobs.ENGAGE_FAULT, view
+            stored = {name for name, *_ in _series(db_url, berlin)}
+            if outcome == "stored":
+                assert {n for _, n in names} <= stored
+            else:
+                assert view.status == "failed" and not ({n for _, n in names} & stored), view
