@@ -270,9 +270,34 @@ def store_series(*, session: Session, user_id: int | None, model_id: int, series
         new_rows.append(_new_series(model_id, name, *_arrays(item, where), unit=unit, source=source))
     session.add_all(new_rows)
     session.flush()
+    _time_steps_follow_the_data(session, model_id)
     record_change(session=session, model=model, user_id=user_id, action="timeseries.upload",
                   detail=f"Uploaded {len(new_rows)} timeseries from {file}")
     return _rows(session, model, [row.id for row in new_rows])
+
+
+def _time_steps_follow_the_data(session: Session, model_id: int) -> None:
+    """A model made in the browser starts with a week of placeholder time steps (models.create_model).
+    Once real series exist, that placeholder covers exactly their time steps: otherwise Calliope's time
+    axis would be the union of both, and a run over the default span would meet a week with no data."""
+    from engage_reflex.services.models import TIME_STEPS_NAME, TIME_STEPS_PARAMETER
+
+    placeholder = session.exec(select(Timeseries).join(ModelParameter, ModelParameter.timeseries_id == Timeseries.id)
+                               .where(Timeseries.model_id == model_id, Timeseries.name == TIME_STEPS_NAME,
+                                      Timeseries.source_filename == "",
+                                      ModelParameter.name == TIME_STEPS_PARAMETER)).first()
+    if placeholder is None:
+        return
+    others = session.exec(select(Timeseries.data).where(Timeseries.model_id == model_id,
+                                                        Timeseries.id != placeholder.id)).all()
+    stamps = np.unique(np.concatenate([unpack_stored(blob)[0] for blob in others] or [np.zeros(0, "datetime64[s]")]))
+    if len(stamps) == 0:
+        return
+    placeholder.data = pack_series(stamps, np.ones(len(stamps)))
+    placeholder.start, placeholder.end, placeholder.length = _aware(stamps[0]), _aware(stamps[-1]), len(stamps)
+    placeholder.description = "The model's time steps: every time step of its uploaded series."
+    session.add(placeholder)
+    session.flush()
 
 
 # ------------------------------------------------------------------ preview
@@ -391,6 +416,7 @@ def delete_series(*, session: Session, user_id: int | None, model_id: int, serie
     name = series.name
     session.delete(series)
     session.flush()
+    _time_steps_follow_the_data(session, model_id)
     record_change(session=session, model=model, user_id=user_id, action="timeseries.delete",
                   detail=f"Deleted timeseries “{name}”")
     return name

@@ -119,3 +119,37 @@ def test_what_cannot_follow_a_series_is_refused(session, valley):
     with pytest.raises(EngageError, match="flow_cap_max of gas_plant"):
         timeseries.delete_series(session=session, user_id=valley["planner"], model_id=valley["model"],
                                  series_id=valley["series"])
+
+
+def test_the_placeholder_time_steps_follow_the_uploaded_data(session, valley, tmp_path):
+    """A browser-made model starts with a week of placeholder time steps; after an upload of June 2024
+    (and the first upload, which matched that week, is deleted), Calliope's time axis is June only."""
+    from engage_reflex.models import Timeseries
+
+    june = np.datetime64("2024-06-01T00:00", "ns") + np.arange(48) * np.timedelta64(1, "h")
+    [row] = timeseries.store_series(session=session, user_id=valley["planner"], model_id=valley["model"],
+                                    series=[Clean("june load", "load", june, np.full(48, 7.0))],
+                                    source_filename="june.csv")
+    timeseries.delete_series(session=session, user_id=valley["planner"], model_id=valley["model"],
+                             series_id=valley["series"])
+    session.commit()
+    placeholder = session.exec(select(Timeseries).where(Timeseries.model_id == valley["model"],
+                                                        Timeseries.name == "Time steps")).one()
+    assert placeholder.length == 48 and placeholder.start.year == 2024  # the deleted week went with its series
+    series_params.attach_node_series(session=session, user_id=valley["planner"], node_id=valley["south_demand"],
+                                     name="sink_use_equals", series_id=row.id)
+    # Another upload: the union of what is there.
+    timeseries.store_series(session=session, user_id=valley["planner"], model_id=valley["model"],
+                            series=[Clean("june price", "price", june, np.full(48, 0.1))], source_filename="p.csv")
+    session.commit()
+    session.refresh(placeholder)
+    assert placeholder.length == 48
+
+    from jobs.calliope_runner import read_model
+
+    scenario_id = session.exec(select(Scenario.id).where(Scenario.model_id == valley["model"])).first()
+    model = read_model(calliope_io.export_scenario(session=session, scenario_id=scenario_id), tmp_path / "m",
+                       raw_log=tmp_path / "read.log")
+    steps = model.inputs.timesteps.values
+    assert len(steps) == 48 and str(steps[0]).startswith("2024-06-01T00:00")
+    np.testing.assert_allclose(model.inputs.sink_use_equals.sel(nodes="South", techs="town_demand").values, 7.0)
