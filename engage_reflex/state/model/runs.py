@@ -71,6 +71,7 @@ class RunFormState(ModelEditorState):
     solver: str = "highs"
     start: str = ""
     end: str = ""
+    dates_model_id: int = 0  # the model the chosen dates belong to
     resample: str = NO_RESAMPLING
     starting: bool = False
     # The pre-run check of the form's scenario and dates.
@@ -92,7 +93,8 @@ class RunFormState(ModelEditorState):
         if user is None:
             return
         try:
-            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, self._current_model_id()))
+            model_id = self._current_model_id()
+            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, model_id))
         except EngageError as exc:
             self.error, self.loaded = exc.message, True
             return
@@ -101,7 +103,13 @@ class RunFormState(ModelEditorState):
         names = [s.name for s in detail.scenarios]
         self.scenario = "base" if "base" in names else (names[0] if names else "")
         self.solver, self.resample = "highs", NO_RESAMPLING
-        self.start, self.end = detail.default_subset_start, detail.default_subset_end
+        # Dates the planner chose for this model stay when they come back to the page (or typed them
+        # while it was loading); a new model, or dates outside its data, get the default period.
+        chosen = (self.dates_model_id == model_id and self.start and self.end
+                  and detail.time_start <= self.start <= self.end <= detail.time_end)
+        if not chosen:
+            self.start, self.end = detail.default_subset_start, detail.default_subset_end
+        self.dates_model_id = model_id
         self.loaded = True
         return RunFormState.check_model
 
