@@ -41,7 +41,9 @@ DEMAND_CSV = (
 # Notes whether the live progress bar was ever on the page (a small file is read in a blink).
 WATCH_PROGRESS = """() => {
   window.__sawProgress = false;
-  new MutationObserver(() => { if (document.getElementById('upload-progress')) window.__sawProgress = true; })
+  new MutationObserver(() => {
+    if (document.querySelector('[aria-label="Reading the file"]')) window.__sawProgress = true;
+  })
     .observe(document.body, {childList: true, subtree: true});
 }"""
 

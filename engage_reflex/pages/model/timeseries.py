@@ -50,12 +50,14 @@ def progress_panel() -> rx.Component:
     return rx.vstack(
         rx.cond(U.receiving, rx.vstack(
             rx.text("Sending ", U.upload_filename, "… ", U.transfer_percent, "%", size="2"),
-            rx.progress(value=U.transfer_percent, max=100, width="100%", id="upload-transfer"),
+            rx.progress(value=U.transfer_percent, max=100, width="100%", id="upload-transfer",
+                        custom_attrs={"aria-label": "Sending the file"}),
             width="100%", spacing="1")),
         rx.cond(WORKING, rx.vstack(
             rx.text(U.upload_filename, ": ", U.upload_message, " (", U.upload_percent, "%)", size="2",
                     id="upload-status"),
-            rx.progress(value=U.upload_percent, max=100, width="100%", id="upload-progress"),
+            rx.progress(value=U.upload_percent, max=100, width="100%", id="upload-progress",
+                        custom_attrs={"aria-label": "Reading the file"}),
             width="100%", spacing="1")),
         width="100%", spacing="2",
     )
@@ -238,7 +240,8 @@ def series_panel() -> rx.Component:
         width="100%", overflow_x="auto")
     return section(
         "Series of this model",
-        rx.cond(S.series.length() > 0, rx.vstack(table, rx.cond(S.selected_id != 0, preview_panel()),
+        rx.cond(S.series.length() > 0, rx.vstack(table, rx.cond(S.selected_id != 0, preview_panel(),
+                                                                 rx.text(S.detail, size="2", id="preview-detail")),
                                                  spacing="4", width="100%"),
                 empty_state("chart-line", "No timeseries yet", "Upload a CSV of demand or resource profiles above.")),
         rename_dialog(), delete_dialog(),

@@ -68,8 +68,8 @@ class TimeseriesState(ModelEditorState):
         except EngageError as exc:
             self.error = exc.message
             return
-        self.series = [SeriesListRow(r.id, r.name, r.unit, f"{r.start} – {r.end}", f"{r.length:,}", _step(r.step_minutes),
-                                     r.source_filename, "; ".join(r.used_by)) for r in rows]
+        self.series = [SeriesListRow(r.id, r.name, r.unit, f"{r.start} – {r.end}", f"{r.length:,}",
+                                     _step(r.step_minutes), r.source_filename, "; ".join(r.used_by)) for r in rows]
 
     async def _preview(self, start: str = "", end: str = "") -> None:
         if not self.selected_id:
@@ -79,14 +79,16 @@ class TimeseriesState(ModelEditorState):
             preview: SeriesPreview = await self._call(
                 timeseries.preview_zoom, model_id=self.loaded_model_id, series_id=self.selected_id,
                 start_text=start, end_text=end)
-        except (EngageError, LoginRequired) as exc:
-            self.error = exc.message
+        except (EngageError, LoginRequired) as exc:  # e.g. deleted in another tab: the list stays usable
+            self.selected_id, self.figure, self.preview_name = 0, go.Figure(), ""
+            self.detail, self.gaps, self.summary = exc.message, [], []
             return
         self.figure = series_figure(preview)
         self.preview_name = preview.name
         self.coverage = f"{preview.first} – {preview.last} ({preview.time_zone}), {_step(preview.step_minutes)}"
-        shown = "every value" if preview.drawn >= preview.total else \
-            f"{preview.drawn:,} of {preview.total:,} points (the highest and lowest of each stretch); zoom in for detail"
+        shown = "every value" if preview.drawn >= preview.total else (
+            f"{preview.drawn:,} of {preview.total:,} points (the highest and lowest of each stretch); "
+            "zoom in for detail")
         self.detail = f"Showing {shown}."
         self.gaps = list(preview.gaps)
         self.summary = [["Lowest", _number(preview.minimum)], ["Highest", _number(preview.maximum)],
