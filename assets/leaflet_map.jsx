@@ -5,6 +5,8 @@
 // a click on the map (onMapClick(lat, lon)) and a marker dropped after a drag
 // (onMarkerMove(id, lat, lon)) when `editable`. Markers are SVG in a divIcon, so they
 // show without any image file and without tiles (machines with no internet).
+// A marker or line may carry its own `color` (and a line `dashed: true`); with
+// onMarkerClick(id) a click on a marker is reported (e.g. to switch a location off).
 import { useEffect, useMemo, useRef, useState } from "react";
 import L from "leaflet";
 import {
@@ -101,6 +103,7 @@ export function LeafletMap({
   lineColor = "#475569",
   onMapClick,
   onMarkerMove,
+  onMarkerClick,
 }) {
   const shown = useMemo(
     () => (markers || []).filter((m) => finite(m.lat) && finite(m.lon)),
@@ -114,7 +117,15 @@ export function LeafletMap({
       ),
     [lines],
   );
-  const icon = useMemo(() => pinIcon(markerColor, editable), [markerColor, editable]);
+  // One icon per colour in use (markers may carry their own colour).
+  const icons = useMemo(() => {
+    const byColor = {};
+    for (const m of shown) {
+      const color = m.color || markerColor;
+      if (!byColor[color]) byColor[color] = pinIcon(color, editable);
+    }
+    return byColor;
+  }, [shown, markerColor, editable]);
   const permanentLabels = shown.length <= labelLimit;
   const [ready, setReady] = useState(false);
   const markReady = useMemo(() => () => setReady(true), []);
@@ -141,7 +152,8 @@ export function LeafletMap({
           <Polyline
             key={`line-${line.id}`}
             positions={[line.from, line.to]}
-            pathOptions={{ color: lineColor, weight: 3, opacity: 0.85 }}
+            pathOptions={{ color: line.color || lineColor, weight: 3, opacity: 0.85,
+                           dashArray: line.dashed ? "6 6" : null }}
             className="engage-map-line"
           >
             {line.name ? <Tooltip sticky>{line.name}</Tooltip> : null}
@@ -151,12 +163,15 @@ export function LeafletMap({
           <Marker
             key={`marker-${m.id}`}
             position={[m.lat, m.lon]}
-            icon={icon}
+            icon={icons[m.color || markerColor]}
             title={m.name}
             alt={m.name}
             draggable={editable}
             autoPan={true}
             eventHandlers={{
+              click() {
+                if (onMarkerClick) onMarkerClick(m.id);
+              },
               dragend(event) {
                 if (!onMarkerMove) return;
                 const at = event.target.getLatLng().wrap();

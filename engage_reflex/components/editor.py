@@ -21,6 +21,7 @@ AREAS = [
     ("techs", "Technologies", "/techs", "cpu"),
     ("nodes", "Nodes & links", "/nodes", "network"),
     ("timeseries", "Timeseries", "/timeseries", "chart-line"),
+    ("scenarios", "Scenarios", "/scenarios", "layers"),
     ("runs", "Runs", "/runs", "play"),
 ]
 MODEL_ROUTE = "/models/[model_id]"

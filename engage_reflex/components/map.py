@@ -55,6 +55,8 @@ class LeafletMap(rx.NoSSRComponent):
 
     on_map_click: EventHandler[passthrough_event_spec(float, float)]
     on_marker_move: EventHandler[passthrough_event_spec(int, float, float)]
+    # (id: int); markers and lines may carry their own "color" (lines also "dashed": true).
+    on_marker_click: EventHandler[passthrough_event_spec(int)]
 
 
 def leaflet_map(**props) -> rx.Component:

@@ -14,6 +14,7 @@ from engage_reflex.models.energy_model import (
     Node,
     NodeParameter,
     Scenario,
+    ScenarioConstraint,
     ScenarioLink,
     ScenarioNode,
     TechParameter,
@@ -27,7 +28,7 @@ from engage_reflex.models.users import LoginSession, User
 __all__ = [
     "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Link",
     "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "Node",
-    "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioLink", "ScenarioNode", "Solver",
+    "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioConstraint", "ScenarioLink", "ScenarioNode", "Solver",
     "TERMINAL_STATUSES", "TechParameter", "Technology", "TechnologyCarrier", "Timeseries",
     "Upload", "UploadStatus", "User",
 ]

@@ -242,3 +242,18 @@ class ScenarioLink(SQLModel, table=True):
     active: bool = Field(default=True)
 
 
+
+
+class ScenarioConstraint(SQLModel, table=True):
+    """A group constraint of a scenario: one template of services/group_constraints.py with the
+    planner's choices (`params`, typed by the template), compiled into custom math on export."""
+
+    __tablename__ = "scenario_constraints"
+    __table_args__ = (UniqueConstraint("scenario_id", "name", name="uq_scenario_constraint_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: int = Field(foreign_key="scenarios.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=120)
+    template: str = Field(max_length=60)
+    params: dict = json_field(dict)
+    created_at: datetime = created_at_field()

@@ -49,9 +49,11 @@ class Upload(SQLModel, table=True):
     __tablename__ = "uploads"
 
     id: int | None = Field(default=None, primary_key=True)
-    model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", index=True)
+    # None for a model archive until it has made its model (kind "model_zip").
+    model_id: int | None = Field(default=None, foreign_key="energy_models.id", ondelete="CASCADE",
+                                 index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
-    kind: str = Field(default="timeseries", max_length=40)
+    kind: str = Field(default="timeseries", max_length=40)  # "timeseries" | "model_zip"
     filename: str = Field(max_length=300)
     stored_path: str = Field(default="", max_length=500)
     status: UploadStatus = Field(

@@ -27,6 +27,7 @@ from engage_reflex.models import (
     NodeParameter,
     Run,
     Scenario,
+    ScenarioConstraint,
     ScenarioLink,
     ScenarioNode,
     TechParameter,
@@ -331,7 +332,8 @@ def _by_parent(table, column: str, parent):
 
 _T = {cls.__tablename__: cls.__table__ for cls in (
     Timeseries, ModelFile, ModelParameter, Carrier, Technology, TechnologyCarrier, TechParameter,
-    Location, Node, NodeParameter, Link, LinkParameter, Scenario, ScenarioNode, ScenarioLink)}
+    Location, Node, NodeParameter, Link, LinkParameter, Scenario, ScenarioNode, ScenarioLink,
+    ScenarioConstraint)}
 
 COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
     ("timeseries", _by_model(_T["timeseries"]), {}),
@@ -356,6 +358,9 @@ COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
      {"scenario_id": "scenarios", "node_id": "nodes"}),
     ("scenario_links", _by_parent(_T["scenario_links"], "scenario_id", _T["scenarios"]),
      {"scenario_id": "scenarios", "link_id": "links"}),
+    # Constraints name techs and locations (not ids), as Calliope does: nothing else to remap.
+    ("scenario_constraints", _by_parent(_T["scenario_constraints"], "scenario_id", _T["scenarios"]),
+     {"scenario_id": "scenarios"}),
 ]
 # Who may see or what happened to the source is not part of the model: a copy starts with
 # no collaborators, runs, activity, comments or uploads of its own.
@@ -458,7 +463,7 @@ def update_model_details(*, session: Session, user_id: int, model_id: int, descr
 # Children before parents: parameter rows point at timeseries with ON DELETE RESTRICT, so
 # deleting the model and trusting the cascade could hit that restriction before the
 # parameter rows are gone (the order of cascades is not defined).
-_DELETE_ORDER = ["scenario_links", "scenario_nodes", "link_parameters", "node_parameters", "tech_parameters",
+_DELETE_ORDER = ["scenario_constraints", "scenario_links", "scenario_nodes", "link_parameters", "node_parameters", "tech_parameters",
                  "model_parameters", "technology_carriers"]
 
 
@@ -473,7 +478,7 @@ def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedMod
     if model.owner_id != user_id:
         raise PermissionDenied(f"Only the owner can delete “{model.name}”. "
                                "You can make your own copy and delete that instead.")
-    folders = _run_folders(session, model.id)
+    folders = run_folders(session, model.id)
     plan = dict((name, where) for name, where, _ in COPY_PLAN)
     for table_name in _DELETE_ORDER:
         table = _T[table_name]
@@ -485,12 +490,16 @@ def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedMod
     return DeletedModel(id=model_id, name=model.name, run_folders=tuple(folders))
 
 
-def _run_folders(session: Session, model_id: int) -> list[str]:
-    """Every folder under the data dir that holds a run of the model (work dir and results)."""
+def run_folders(session: Session, model_id: int, scenario_id: int | None = None) -> list[str]:
+    """Every folder under the data dir that holds a run of the model, or of one of its scenarios
+    (work dir and results)."""
     settings = get_settings()
     data_dir = settings.data_dir.resolve()
     folders: list[str] = []
-    for run_id, artefact_dir in session.exec(select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)):
+    stmt = select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)
+    if scenario_id is not None:
+        stmt = stmt.where(Run.scenario_id == scenario_id)
+    for run_id, artefact_dir in session.exec(stmt):
         candidates = [settings.runs_dir / str(run_id)]
         if artefact_dir:
             candidates.append(settings.data_dir / artefact_dir)

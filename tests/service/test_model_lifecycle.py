@@ -24,6 +24,7 @@ from engage_reflex.models import (
     NodeParameter,
     Run,
     Scenario,
+    ScenarioConstraint,
     ScenarioLink,
     ScenarioNode,
     TechnologyCarrier,
@@ -40,7 +41,8 @@ from engage_reflex.settings import get_settings
 
 NATIONAL, URBAN = "National-scale example model", "Urban-scale example model"
 CHILD_TABLES = (Timeseries, ModelFile, ModelParameter, Carrier, Technology, TechnologyCarrier, TechParameter,
-                Location, Node, NodeParameter, Link, LinkParameter, Scenario, ScenarioNode, ScenarioLink)
+                Location, Node, NodeParameter, Link, LinkParameter, Scenario, ScenarioNode, ScenarioLink,
+                ScenarioConstraint)
 
 
 def _user(session, email: str, display_name: str = "") -> int:
@@ -232,6 +234,8 @@ def bobs_model(session, people):
                      LinkParameter(link_id=link.id, name="flow_cap_max", value=7.0),
                      ScenarioNode(scenario_id=extra.id, node_id=nodes[2].id, active=False),
                      ScenarioLink(scenario_id=extra.id, link_id=link.id, active=False),
+                     ScenarioConstraint(scenario_id=extra.id, name="cap", template="max_capacity",
+                                        params={"techs": [gen.name], "locations": [], "limit": 5.0}),
                      Collaborator(model_id=mid, user_id=people["alice"], can_edit=False),
                      Comment(model_id=mid, user_id=people["bob"], body="hello")])
     base = session.exec(select(Scenario).where(Scenario.model_id == mid, Scenario.name == "base")).one()

@@ -29,7 +29,7 @@ from engage_reflex.models import (
     Timeseries,
 )
 from engage_reflex.models.series_blob import unpack_stored
-from engage_reflex.services import access
+from engage_reflex.services import access, group_constraints
 from engage_reflex.services.calliope_io.scenarios import _apply_scenario
 from engage_reflex.services.calliope_io.values import (
     CARRIER_KEYS,
@@ -42,6 +42,7 @@ from engage_reflex.services.calliope_io.values import (
     _to_json,
 )
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.scenarios import constraints_for_export
 
 
 # ------------------------------------------------------------------------ export
@@ -116,8 +117,9 @@ def export_scenario(
     definition, dataframes = exporter.build()
     definition = _apply_scenario(session, definition, scenario, exporter)
     definition.union(runtime, allow_override=True)
-    return ModelDefinition(definition=_plain(definition), dataframes=dataframes,
-                           files=exporter.files(), name=model.name)
+    definition, files = _plain(definition), exporter.files()
+    group_constraints.add_to_definition(definition, files, constraints_for_export(session, scenario))
+    return ModelDefinition(definition=definition, dataframes=dataframes, files=files, name=model.name)
 
 
 def _runtime_overrides(subset, resample, solver: str):

@@ -264,7 +264,7 @@ def _replacement(old: Any, new: Any) -> Any:
 
 
 def _apply_scenario(session: Session, definition, scenario: Scenario, exporter: _Exporter):
-    """Switch nodes/links off, then settings, then the scenario's overrides (Calliope's union)."""
+    """Switch nodes/links off, then the scenario's overrides (Calliope's union), then its settings."""
     from calliope.attrdict import AttrDict
 
     for row in session.exec(select(ScenarioNode).where(ScenarioNode.scenario_id == scenario.id)):
@@ -275,9 +275,6 @@ def _apply_scenario(session: Session, definition, scenario: Scenario, exporter: 
         name = exporter.link_names.get(row.link_id)
         if name is not None:
             _set_active(definition["techs"][name], row.active)
-    for path, value in (scenario.settings or {}).items():
-        definition.union(AttrDict({path: _from_json(value)}), allow_override=True,
-                         allow_replacement=True)
     if scenario.overrides:
         if "data_tables" in scenario.overrides:
             definition.setdefault("data_tables", AttrDict())  # `_REPLACE_` needs the key
@@ -285,6 +282,11 @@ def _apply_scenario(session: Session, definition, scenario: Scenario, exporter: 
                          allow_override=True, allow_replacement=True)
         if not definition.get("data_tables", True):
             del definition["data_tables"]
+    # The typed settings last: what the planner set on the Scenarios page wins over an imported
+    # override of the same setting.
+    for path, value in (scenario.settings or {}).items():
+        definition.union(AttrDict({path: _from_json(value)}), allow_override=True,
+                         allow_replacement=True)
     return definition
 
 
