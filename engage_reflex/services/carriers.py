@@ -18,6 +18,7 @@ from engage_reflex.services import names
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.scenarios import rename_in_constraints
 from engage_reflex.services.names import check_calliope_name
 
 PALETTE = ["#0d9488", "#2563eb", "#d97706", "#dc2626", "#7c3aed", "#059669", "#db2777", "#475569"]
@@ -148,6 +149,7 @@ def update_carrier(*, session: Session, user_id: int | None, model_id: int, carr
     changes = []
     if name != carrier.name:
         changes.append(f"renamed from “{carrier.name}”")
+        rename_in_constraints(session, model_id=model_id, kind="carrier", old=carrier.name, new=name)
     if (rate, quantity) != (carrier.rate_unit, carrier.quantity_unit):
         changes.append(f"units {rate} / {quantity}")
     if color != (carrier.color or ""):

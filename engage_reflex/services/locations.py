@@ -19,6 +19,7 @@ from engage_reflex.schemas.locations import LocationImpact, LocationImportReport
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.scenarios import rename_in_constraints
 from engage_reflex.services.names import check_calliope_name
 
 CSV_COLUMNS = ("name", "latitude", "longitude", "available_area")
@@ -187,6 +188,7 @@ def _apply(session: Session, model: EnergyModel, location: Location, *, name: st
     if name != location.name:
         changes.append(f"renamed from “{location.name}”")
         _rename_in_scenarios(session, model.id, location.name, name)
+        rename_in_constraints(session, model_id=model.id, kind="locations", old=location.name, new=name)
         location.name = name
     if (lat, lon) != (location.latitude, location.longitude):
         changes.append("moved" if lat is not None else "coordinates removed")

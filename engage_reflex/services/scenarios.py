@@ -700,3 +700,26 @@ def constraints_for_export(session: Session, scenario: Scenario) -> list[tuple[s
                               f"the model: {exc.message} Change or remove it on the Scenarios page.") from None
         out.append((row.name, row.template, params))
     return out
+
+
+def rename_in_constraints(session: Session, *, model_id: int, kind: str, old: str, new: str) -> None:
+    """A tech, location or carrier was renamed (`kind` "techs", "locations" or "carrier"): the group
+    constraints that name it follow, as the model's own rows do (no flush: the caller's edit does)."""
+    if old == new:
+        return
+    rows = session.exec(select(ScenarioConstraint).join(Scenario, Scenario.id == ScenarioConstraint.scenario_id)
+                        .where(Scenario.model_id == model_id)).all()
+    for row in rows:
+        template = group_constraints.TEMPLATES.get(row.template)
+        if template is None:
+            continue
+        params = dict(row.params or {})
+        for field in template.fields:
+            value = params.get(field.key)
+            if field.kind != kind or value is None:
+                continue
+            params[field.key] = [new if v == old else v for v in value] if isinstance(value, list) else \
+                (new if value == old else value)
+        if params != row.params:
+            row.params = params
+            session.add(row)

@@ -25,6 +25,7 @@ from engage_reflex.models import (
 from engage_reflex.schemas.techs import TechEditorView, TechSummary, TechUsage
 from engage_reflex.services import access, activity
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.scenarios import rename_in_constraints
 from engage_reflex.services.names import check_calliope_name, check_color
 
 BASE_TECHS = ("supply", "demand", "storage", "conversion", "transmission")
@@ -251,6 +252,7 @@ def update_tech(*, session: Session, user_id: int | None, model_id: int, tech_id
     changes = []
     if name != tech.name:
         changes.append(f"renamed to “{name}”")
+        rename_in_constraints(session, model_id=model_id, kind="techs", old=tech.name, new=name)
     if new_base != before:
         changes.append(f"now a {new_base} technology")
     tech.name, tech.display_name, tech.color = name, display, color

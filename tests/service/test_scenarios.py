@@ -303,3 +303,23 @@ def test_a_scenario_with_a_node_off_and_a_capacity_cap_solves_as_asked(db_url, s
     assert ccgt == pytest.approx(20000, rel=1e-6)  # exactly at the cap: it binds
     built = set(zip(flow_cap.index.get_level_values("nodes"), flow_cap.index.get_level_values("techs"), strict=True))
     assert ("region1_3", "csp") not in built and ("region1_1", "csp") in built  # switched off there only
+
+
+def test_constraints_follow_renamed_techs_and_locations(db_url, session, national):
+    from engage_reflex.models import Location, Technology
+    from engage_reflex.services import locations, techs
+
+    w = national
+    new = call(db_url, svc.create_scenario, user_id=w["owner"], model_id=w["model"], name="renames")
+    row = call(db_url, svc.add_constraint, user_id=w["owner"], scenario_id=new.id, name="cap",
+               template="max_capacity", params={"techs": ["ccgt", "csp"], "locations": ["region1"], "limit": "5"})
+    ccgt = session.exec(select(Technology).where(Technology.model_id == w["model"], Technology.name == "ccgt")).one()
+    call(db_url, techs.update_tech, user_id=w["owner"], model_id=w["model"], tech_id=ccgt.id, name="gas_turbine",
+         display_name=ccgt.display_name, color=ccgt.color, carriers_in=[], carriers_out=["power"])
+    region1 = session.exec(select(Location).where(Location.model_id == w["model"], Location.name == "region1")).one()
+    call(db_url, locations.update_location, user_id=w["owner"], model_id=w["model"], location_id=region1.id,
+         name="north", latitude=region1.latitude, longitude=region1.longitude)
+    session.expire_all()
+    assert session.get(ScenarioConstraint, row.id).params["techs"] == ["gas_turbine", "csp"]
+    assert session.get(ScenarioConstraint, row.id).params["locations"] == ["north"]
+    assert _detail(db_url, w, new.id).constraints[0].problem == ""

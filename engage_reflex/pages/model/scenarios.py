@@ -158,7 +158,7 @@ def nodes_tab() -> rx.Component:
         rx.text(d.nodes_off, " of ", d.nodes_total, " nodes and ", d.links_off, " of ", d.links_total,
                 " links are switched off in “", d.name, "”. A switched-off node or link is left out of the runs of "
                 "this scenario.", size="2", id="switch-summary"),
-        leaflet_map(markers=S.markers, lines=S.lines, editable=False, map_height="320px", fit_key=S.selected_id,
+        leaflet_map(markers=S.markers, lines=S.lines, editable=False, map_height="320px", fit_key=S.selected_id.to_string(),
                     aria_label="Map of the scenario's locations", id="scenario-map", on_marker_click=S.map_click),
         rx.text("On the map: teal = everything on, amber = partly on, grey = all off; dashed lines are links that "
                 "are off. Click a location to switch everything there off (or back on).", size="1", color=GRAY),
