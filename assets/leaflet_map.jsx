@@ -161,7 +161,7 @@ export function LeafletMap({
         ))}
         {shown.map((m) => (
           <Marker
-            key={`marker-${m.id}`}
+            key={`marker-${m.id}-${m.name}`}  // Leaflet sets a title once: a new name, a new marker
             position={[m.lat, m.lon]}
             icon={icons[m.color || markerColor]}
             title={m.name}
