@@ -54,6 +54,10 @@ class ScenarioView:
     id: int
     name: str
     description: str
+    # The scenario's own period and resolution (its typed settings), "" when it has none.
+    subset_start: str = ""
+    subset_end: str = ""
+    resample: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -129,7 +129,7 @@ def get_model_detail(*, session: Session, user_id: int, model_id: int) -> ModelD
         time_end=time_end,
         default_subset_start=default_start,
         default_subset_end=default_end,
-        scenarios=[ScenarioView(id=s.id, name=s.name, description=s.description) for s in scenarios],
+        scenarios=[_scenario_view(s) for s in scenarios],
         technologies=[
             TechView(id=t.id, name=t.name, display_name=t.display_name or t.name, base_tech=_base(t),
                      color=t.color or "#999999")
@@ -488,6 +488,16 @@ def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedMod
     session.flush()
     session.expunge(model)
     return DeletedModel(id=model_id, name=model.name, run_folders=tuple(folders))
+
+
+def _scenario_view(scenario: Scenario) -> ScenarioView:
+    from engage_reflex.services.scenarios import RESAMPLE, SUBSET
+
+    settings = scenario.settings or {}
+    subset = settings.get(SUBSET) if isinstance(settings.get(SUBSET), list) else ["", ""]
+    return ScenarioView(id=scenario.id, name=scenario.name, description=scenario.description,
+                        subset_start=str(subset[0] or "")[:10], subset_end=str(subset[-1] or "")[:10],
+                        resample=str(settings.get(RESAMPLE) or ""))
 
 
 def run_folders(session: Session, model_id: int, scenario_id: int | None = None) -> list[str]:

@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 
 from engage_reflex.models import EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
 from engage_reflex.schemas import RunView
+from engage_reflex.services import coverage
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import can_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
@@ -190,23 +191,20 @@ def model_time_span(*, session: Session, model_id: int) -> tuple[date, date] | N
     return start.date(), end.date()
 
 
-def _validate_period(session: Session, model_id: int, subset_start: str | None,
+def _validate_period(session: Session, user_id: int, scenario_id: int, subset_start: str | None,
                      subset_end: str | None) -> tuple[str | None, str | None]:
+    """The run's dates (None, None: the model's own period, as exported), refused unless every
+    timeseries the scenario uses holds data over the whole period (services/coverage.py)."""
     start_text, end_text = (subset_start or "").strip(), (subset_end or "").strip()
-    if not start_text and not end_text:
-        return None, None  # the model's own period (config.init.subset), as exported
-    if not start_text or not end_text:
+    if bool(start_text) != bool(end_text):
         raise EngageError("Give both a start and an end date, or leave both empty to use the model's own period.")
-    start, end = _parse_date(start_text, "start"), _parse_date(end_text, "end")
-    if start > end:
+    start = _parse_date(start_text, "start") if start_text else None
+    end = _parse_date(end_text, "end") if end_text else None
+    if start and end and start > end:
         raise EngageError(f"The start date {start} is after the end date {end}.")
-    span = model_time_span(session=session, model_id=model_id)
-    if span and (start < span[0] or end > span[1]):
-        raise EngageError(
-            f"The model's timeseries cover {span[0]} to {span[1]}; choose dates inside that span "
-            f"(you chose {start} to {end})."
-        )
-    return start.isoformat(), end.isoformat()
+    coverage.require_coverage(session=session, user_id=user_id, scenario_id=scenario_id, start=start_text,
+                              end=end_text)
+    return (start.isoformat(), end.isoformat()) if start and end else (None, None)
 
 
 # --- starting a run -------------------------------------------------------------------------
@@ -229,7 +227,7 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
         raise NotFound(f"There is no scenario with id {scenario_id}.")
     require_view(session=session, user_id=user_id, model_id=scenario.model_id)
     chosen_solver = _parse_solver(solver)
-    start, end = _validate_period(session, scenario.model_id, subset_start, subset_end)
+    start, end = _validate_period(session, user_id, scenario.id, subset_start, subset_end)
     chosen_resample = _parse_resample(resample)
 
     window = get_settings().duplicate_run_seconds

@@ -1,4 +1,5 @@
-"""`/models/[model_id]/runs`: the Run form (with the pre-run check) and the live list of runs."""
+"""`/models/[model_id]/runs`: the Run form (with the pre-run check and the timeseries coverage) and the live
+list of runs."""
 
 import reflex as rx
 
@@ -69,6 +70,7 @@ def run_form() -> rx.Component:
             columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
         ),
         model_check_panel(),
+        coverage_panel(),
         rx.hstack(
             rx.text(rx.cond(RunFormState.time_start != "",
                             "The model has data from " + RunFormState.time_start + " to " + RunFormState.time_end + ". ",
@@ -117,6 +119,45 @@ def model_check_panel() -> rx.Component:
         ),
         id="model-check", width="100%",
         custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": RunFormState.checking.to_string()},
+    )
+
+
+def coverage_panel() -> rx.Component:
+    """Each timeseries the scenario uses against the run period. Run stays, but start_run refuses a period
+    that is not covered, so the refusal is shown here first, next to the Run button."""
+    refusal = rx.callout.root(
+        rx.callout.icon(rx.icon("calendar-x")),
+        rx.vstack(rx.text("Run will refuse these dates", weight="bold", size="2"),
+                  rx.text(RunFormState.coverage_refusal, size="2", id="coverage-refusal"), spacing="1"),
+        color_scheme="red", size="1", width="100%", custom_attrs={"role": "alert"},
+    )
+    covered = rx.hstack(rx.icon("circle-check", size=16, color=rx.color("green", 11)),
+                        rx.text("Every timeseries the scenario uses has data for the whole run period.", size="1",
+                                color=rx.color("gray", 11)),
+                        align="center", spacing="2")
+    chart = rx.plotly(data=RunFormState.coverage_figure, config={"displayModeBar": False, "responsive": True},
+                      width="100%", id="coverage-chart",
+                      custom_attrs={"role": "img", "aria-label": "Timeline of the scenario's timeseries and the "
+                                                                 "run period"})
+    return rx.vstack(
+        rx.heading("Timeseries coverage", size="3", as_="h3", id="coverage-heading"),
+        rx.text("What this shows: a bar for each timeseries the chosen scenario uses, over the times it has data, "
+                "and the run period as a shaded band. A red bar does not cover the whole run period: a run over "
+                "those dates is refused.", size="1", color=rx.color("gray", 10)),
+        rx.cond(
+            RunFormState.coverage_state == "",
+            rx.hstack(rx.spinner(size="1"), rx.text("Checking the timeseries…", size="1", color=rx.color("gray", 11)),
+                      align="center", spacing="2"),
+            rx.vstack(
+                rx.cond(RunFormState.coverage_note != "", rx.fragment(
+                    chart, rx.text(RunFormState.coverage_note, size="1", color=rx.color("gray", 10),
+                                   id="coverage-note"))),
+                rx.match(RunFormState.coverage_state, ("covered", covered), ("refused", refusal), rx.fragment()),
+                spacing="2", width="100%",
+            ),
+        ),
+        id="timeseries-coverage", width="100%", spacing="2",
+        custom_attrs={"role": "region", "aria-labelledby": "coverage-heading", "aria-live": "polite"},
     )
 
 

@@ -3,6 +3,8 @@
 The form checks the chosen scenario before it is run (services/model_check.py): the check
 runs in a thread from a background event, again whenever the scenario or the dates change,
 and its findings show above the Run button. They are advice: the run can still be started.
+The same event shows whether the scenario's timeseries cover the dates (services/coverage.py):
+start_run refuses a period that is not covered, so the form says so before Run is pressed.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 
+import plotly.graph_objects as go
 import reflex as rx
 
+from engage_reflex.charts.coverage import coverage_timeline
 from engage_reflex.db import session_scope
 from engage_reflex.schemas import LocationView, ModelCheckView, ScenarioView, TechView
-from engage_reflex.services import model_check, models, runs
-from engage_reflex.services.errors import EngageError
-from engage_reflex.state.auth import LOGIN_ROUTE, lookup_user
+from engage_reflex.services import coverage, model_check, models, runs
+from engage_reflex.services.errors import EngageError, LoginRequired
+from engage_reflex.state.auth import LOGIN_ROUTE, call_as_user, lookup_user
 from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.model.check import FindingRow, finding_rows
 from engage_reflex.state.runs import RunsState
@@ -35,17 +39,21 @@ def fetch_check(token: str, scenario_id: int, start: str, end: str) -> ModelChec
                                           subset_start=start or None, subset_end=end or None)
 
 
-def fetch_detail(user_id: int, model_id: int):
-    """What the model page shows. Blocking: called in a worker thread."""
-    with session_scope() as session:
-        return models.get_model_detail(session=session, user_id=user_id, model_id=model_id)
-
-
-def queue_run(user_id: int, scenario_id: int, solver: str, start: str, end: str, resample: str | None):
-    """Start a run (validate, record, enqueue). Blocking: called in a worker thread."""
-    with session_scope() as session:
-        return runs.start_run(session=session, user_id=user_id, scenario_id=scenario_id, solver=solver,
-                              subset_start=start, subset_end=end, resample=resample)
+async def _coverage_shown(token: str, scenario_id: int, start: str, end: str) -> tuple[str, go.Figure, str, str]:
+    """("covered" | "refused" | "unknown" | "" when the login is gone, timeline, refusal, note) of the
+    form's scenario and dates."""
+    kwargs = dict(scenario_id=scenario_id, start=start, end=end)
+    try:
+        view = await rx.run_in_thread(functools.partial(call_as_user, token, coverage.scenario_coverage, kwargs))
+    except LoginRequired:
+        return "", go.Figure(), "", ""
+    except EngageError as exc:  # dates start_run refuses for the same reason
+        return "refused", go.Figure(), exc.message, ""
+    except Exception:  # start_run checks again: a failure here must not stop anyone from running
+        log.exception("The timeseries coverage of scenario %s failed", scenario_id)
+        return "unknown", go.Figure(), "", "The timeseries coverage could not be shown this time; Run still checks it."
+    verdict = "covered" if view.covered else "refused"
+    return verdict, coverage_timeline(view), view.refusal, coverage.period_note(view)
 
 
 def _plural(n: int, word: str) -> str:
@@ -81,6 +89,11 @@ class RunFormState(ModelEditorState):
     check_title: str = ""
     check_warnings: int = 0
     findings: list[FindingRow] = []
+    # Whether the form's dates are covered by every timeseries the scenario uses.
+    coverage_state: str = ""  # "covered" | "refused" | "unknown" ("" while it is computed)
+    coverage_figure: go.Figure = go.Figure()
+    coverage_refusal: str = ""  # what start_run would refuse the run with ("" when covered)
+    coverage_note: str = ""  # the period and its zone, or why the coverage could not be computed
 
     @rx.var
     def scenario_names(self) -> list[str]:
@@ -94,7 +107,8 @@ class RunFormState(ModelEditorState):
             return
         try:
             model_id = self._current_model_id()
-            detail = await rx.run_in_thread(functools.partial(fetch_detail, user.id, model_id))
+            detail = await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, models.get_model_detail,
+                                                              {"model_id": model_id}))
         except EngageError as exc:
             self.error, self.loaded = exc.message, True
             return
@@ -116,6 +130,9 @@ class RunFormState(ModelEditorState):
     @rx.event
     def set_scenario(self, value: str):
         self.scenario = value
+        chosen = next((s for s in self.scenarios if s.name == value), None)
+        if chosen is not None and chosen.subset_start:  # the scenario's own period, as a start
+            self.start, self.end = chosen.subset_start, chosen.subset_end
         return RunFormState.check_model
 
     @rx.event
@@ -140,15 +157,20 @@ class RunFormState(ModelEditorState):
 
     @rx.event(background=True, supersedes=True)
     async def check_model(self):
-        """Check the chosen scenario for the chosen dates, off the event loop."""
+        """Show the timeseries coverage of the chosen dates, then check the scenario, off the event loop."""
         async with self:
             scenario = next((s for s in self.scenarios if s.name == self.scenario), None)
             asked = (self.scenario, self.start, self.end)
             token = self.auth_token
             if scenario is None:
-                self.checking, self.check_done, self.findings = False, False, []
+                self.checking, self.check_done, self.findings, self.coverage_state = False, False, [], ""
                 return
             self.checking, self.check_error = True, ""
+        shown = await _coverage_shown(token, scenario.id, asked[1], asked[2])
+        async with self:
+            if (self.scenario, self.start, self.end) != asked:
+                return  # the form changed meanwhile; its own check is on the way
+            self.coverage_state, self.coverage_figure, self.coverage_refusal, self.coverage_note = shown
         try:
             view = await rx.run_in_thread(functools.partial(fetch_check, token, scenario.id, asked[1], asked[2]))
             error = ""
@@ -185,10 +207,9 @@ class RunFormState(ModelEditorState):
         self.starting = True
         yield
         try:
-            run = await rx.run_in_thread(functools.partial(
-                queue_run, user.id, scenario.id, self.solver, self.start, self.end,
-                None if self.resample == NO_RESAMPLING else self.resample,
-            ))
+            run = await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, runs.start_run, dict(
+                scenario_id=scenario.id, solver=self.solver, subset_start=self.start, subset_end=self.end,
+                resample=None if self.resample == NO_RESAMPLING else self.resample)))
         except EngageError as exc:
             self.starting = False
             yield rx.toast.error(exc.message, duration=10000)
