@@ -1,4 +1,4 @@
-"""Plain HTTP routes beside the Reflex app: the download of run artefacts (big files)."""
+"""Plain HTTP routes beside the Reflex app: the download of run artefacts and model zips (big files)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from engage_reflex.db import session_scope
-from engage_reflex.services import downloads, runs
+from engage_reflex.services import archives, downloads, runs
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
 MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv", ".log": "text/plain; charset=utf-8"}
@@ -36,7 +36,26 @@ def download_artefact(request: Request) -> Response:
                         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
 
+def download_export(request: Request) -> Response:
+    """A scenario exported as a zip: the link's user must still see the model. The zip stays until it is
+    swept an hour later (not deleted once sent: a browser may fetch a download twice)."""
+    export_id, query = request.path_params["export_id"], request.query_params
+    archives.sweep_exports()
+    try:
+        user_id = archives.check_export_link(export_id=export_id, user=query.get("user", ""),
+                                             expires=query.get("expires", ""), sig=query.get("sig", ""))
+        with session_scope() as session:
+            path, filename = archives.export_file(session=session, user_id=user_id, export_id=export_id)
+    except (NotFound, PermissionDenied) as exc:
+        return PlainTextResponse(exc.message, status_code=404, headers={"Cache-Control": "no-store"})
+    except EngageError as exc:  # altered, forged or expired link
+        return PlainTextResponse(exc.message, status_code=403, headers={"Cache-Control": "no-store"})
+    return FileResponse(path, filename=filename, media_type="application/zip",
+                        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+
+
 def api() -> Starlette:
     return Starlette(routes=[
         Route(downloads.ROUTE_PREFIX + "/{run_id:int}/{name}", download_artefact, methods=["GET"]),
+        Route(archives.EXPORT_ROUTE + "/{export_id}", download_export, methods=["GET"]),
     ])

@@ -5,8 +5,10 @@ Each card opens its model; the actions under it (copy, rename, delete) sit outsi
 
 import reflex as rx
 
+from engage_reflex.components.archive import import_panel
 from engage_reflex.components.feedback import empty_state
 from engage_reflex.components.layout import app_page, loading
+from engage_reflex.state.archives import ModelArchiveState
 from engage_reflex.state.models import ModelCard, ModelsState
 
 S = ModelsState
@@ -156,7 +158,7 @@ def card_grid(items) -> rx.Component:
                    spacing="4", width="100%")
 
 
-@app_page("/models", "My models", on_load=[ModelsState.load])
+@app_page("/models", "My models", on_load=[ModelsState.load, ModelArchiveState.load_archive])
 def models_page() -> rx.Component:
     return rx.cond(
         ModelsState.loaded,
@@ -180,6 +182,7 @@ def models_page() -> rx.Component:
                     "Create a new model, or make a copy of one of the public sample models below and change it.",
                 ), width="100%"),
             ),
+            import_panel(),
             rx.heading("Samples and shared models", size="5", margin_top="0.5em", as_="h2"),
             rx.cond(
                 ModelsState.other_models.length() > 0,

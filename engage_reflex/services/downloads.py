@@ -26,7 +26,7 @@ _DIGITS = re.compile(r"[0-9]{1,15}")
 _HEX_SIG = re.compile(r"[0-9a-f]{64}")
 
 
-def _key() -> bytes:
+def signing_key() -> bytes:
     settings = get_settings()
     if settings.secret_problem():  # never sign nor accept links with a key anyone could know
         raise EngageError("Downloads are turned off until the operator sets ENGAGE_SECRET_KEY.")
@@ -35,7 +35,7 @@ def _key() -> bytes:
 
 def _signature(run_id: int, name: str, user_id: int, expires: int) -> str:
     message = f"engage-download:{run_id}:{name}:{user_id}:{expires}".encode()
-    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(signing_key(), message, hashlib.sha256).hexdigest()
 
 
 def artefact_link(*, run_id: int, name: str, user_id: int, now: float | None = None) -> str:

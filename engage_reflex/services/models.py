@@ -463,7 +463,8 @@ def update_model_details(*, session: Session, user_id: int, model_id: int, descr
 # Children before parents: parameter rows point at timeseries with ON DELETE RESTRICT, so
 # deleting the model and trusting the cascade could hit that restriction before the
 # parameter rows are gone (the order of cascades is not defined).
-_DELETE_ORDER = ["scenario_constraints", "scenario_links", "scenario_nodes", "link_parameters", "node_parameters", "tech_parameters",
+_DELETE_ORDER = ["scenario_constraints", "scenario_links", "scenario_nodes", "link_parameters", "node_parameters",
+                 "tech_parameters",
                  "model_parameters", "technology_carriers"]
 
 

@@ -364,7 +364,8 @@ def scenario_detail(*, session: Session, user_id: int | None, scenario_id: int, 
 
 
 def _location_switches(session: Session, scenario: Scenario, rows: list[SwitchRow]) -> list[LocationSwitch]:
-    node_location = dict(session.exec(select(Node.id, Node.location_id).where(Node.model_id == scenario.model_id)).all())
+    node_location = dict(session.exec(select(Node.id, Node.location_id)
+                                      .where(Node.model_id == scenario.model_id)).all())
     counts: dict[int, list[int]] = {}
     for row in rows:
         if row.kind == "node":

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from engage_reflex.models import Timeseries, Upload, UploadStatus
+from engage_reflex.models import EnergyModel, Timeseries, Upload, UploadStatus
+from engage_reflex.schemas.archives import ArchiveUploadView
 from engage_reflex.schemas.uploads import UploadColumn, UploadProblem, UploadView
+from engage_reflex.services import archives
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.timeseries_csv import MAX_FILE_BYTES, MAX_SERIES_PER_UPLOAD
@@ -246,12 +248,12 @@ def _check_names(session: Session, model_id: int, names: list[str]) -> None:
                               f"(e.g. “{seen[existing.lower()]} 2”).")
 
 
-def _enqueue(session: Session, upload: Upload, step: str) -> None:
+def _enqueue(session: Session, upload: Upload, step: str, function: str = "") -> None:
     from engage_reflex.services import queue as jobqueue
 
     try:
         job = jobqueue.queue("short").enqueue(
-            f"jobs.uploads.{step}_upload", upload.id, job_id=job_id(upload.id, step),
+            function or f"jobs.uploads.{step}_upload", upload.id, job_id=job_id(upload.id, step),
             job_timeout=jobqueue.job_timeout("short"), description=f"{step} upload {upload.id} ({upload.filename})")
     except Exception:  # redis down or refusing: say so instead of a traceback
         LOGGER.exception("could not enqueue upload %s", upload.id)
@@ -312,3 +314,100 @@ def _view(session: Session, upload: Upload) -> UploadView:
         date_format=inspection.get("date_format") or "", delimiter=layout.get("delimiter", ""),
         decimal=layout.get("decimal", ""), header_row=int(layout.get("header_row") or 1), problems=problems,
         stored=tuple(result.get("stored") or ()))
+
+
+# ------------------------------------------------------------------------ model zips
+# A zipped Calliope model folder becomes a new model of the uploading user (Upload.user_id):
+# queued → processing (unpack, import) → succeeded (model_id set) | failed. Its files are
+# removed either way once the job is done: a refused zip is uploaded again after fixing it.
+
+ARCHIVE_KIND = "model_zip"
+ARCHIVE_LIMIT_TEXT = f"{archives.MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+
+
+def check_archive_name(filename: str) -> str:
+    name = Path((filename or "").replace("\\", "/")).name.strip()
+    if not name:
+        raise EngageError("The file has no name; please choose a .zip file.")
+    if not name.lower().endswith(".zip"):
+        raise EngageError(f"“{name}” is not a zip file. Zip the folder that holds model.yaml and its CSV files "
+                          f"(e.g. with your file manager's “Compress”), then upload the .zip.")
+    return name[:300]
+
+
+def archive_size_refusal(size_bytes: int) -> str:
+    return (f"The zip is {size_bytes / (1024 * 1024):,.0f} MB; the limit is {ARCHIVE_LIMIT_TEXT}. "
+            f"Leave results and other files out of the folder you zip.")
+
+
+def start_model_archive_upload(*, session: Session, user_id: int | None, filename: str, incoming: Path,
+                               size_bytes: int) -> ArchiveUploadView:
+    """Record the zip written to `incoming` as an upload of this user and queue its import.
+
+    Commits (the job must find the row) before it enqueues; the file is moved into the upload's
+    own folder, or deleted when refused."""
+    try:
+        if user_id is None:
+            raise EngageError("Log in to import a model.")
+        name = check_archive_name(filename)
+        if size_bytes <= 0:
+            raise EngageError(f"“{name}” is empty.")
+        if size_bytes > archives.MAX_UPLOAD_BYTES:
+            raise EngageError(archive_size_refusal(size_bytes))
+    except EngageError:
+        incoming.unlink(missing_ok=True)
+        raise
+    upload = Upload(model_id=None, user_id=user_id, kind=ARCHIVE_KIND, filename=name, status=UploadStatus.queued,
+                    message="Waiting for a worker to unpack the zip", result={"size_bytes": size_bytes})
+    session.add(upload)
+    session.flush()
+    folder = uploads_dir() / str(upload.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / "original.zip"
+    shutil.move(str(incoming), stored)
+    upload.stored_path = str(stored)
+    try:
+        session.commit()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    try:
+        _enqueue(session, upload, "import", "jobs.archives.import_model_archive")
+    except EngageError:
+        remove_files(upload.id)
+        raise
+    return _archive_view(session, upload)
+
+
+def archive_upload_view(*, session: Session, user_id: int | None, upload_id: int) -> ArchiveUploadView:
+    return _archive_view(session, _archive_upload(session, user_id, upload_id))
+
+
+def latest_archive_upload(*, session: Session, user_id: int | None) -> ArchiveUploadView | None:
+    """This user's latest model zip, so the page shows it again after a reload."""
+    row = session.exec(select(Upload).where(Upload.user_id == user_id, Upload.kind == ARCHIVE_KIND)
+                       .order_by(Upload.id.desc()).limit(1)).first()
+    return _archive_view(session, row) if row is not None and user_id is not None else None
+
+
+def _archive_upload(session: Session, user_id: int | None, upload_id: int) -> Upload:
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.kind != ARCHIVE_KIND or user_id is None or upload.user_id != user_id:
+        raise NotFound("This upload no longer exists. Reload the page.")
+    return upload
+
+
+def _archive_view(session: Session, upload: Upload) -> ArchiveUploadView:
+    progress, lost = _job_progress(upload)
+    if lost:
+        upload.status, upload.message = UploadStatus.failed, WORKER_LOST_MESSAGE
+        session.add(upload)
+        session.flush()
+        remove_files(upload.id)
+    result = upload.result or {}
+    model = session.get(EnergyModel, upload.model_id) if upload.model_id else None
+    return ArchiveUploadView(
+        id=upload.id, filename=upload.filename, status=getattr(upload.status, "value", str(upload.status)),
+        message=upload.message, progress=progress, size_bytes=int(result.get("size_bytes") or 0),
+        model_id=model.id if model else None, model_name=model.name if model else "",
+        warnings=tuple(result.get("warnings") or ()))

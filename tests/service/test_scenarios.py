@@ -16,7 +16,6 @@ from engage_reflex.db import session_scope
 from engage_reflex.models import (
     ActivityLog,
     Collaborator,
-    EnergyModel,
     Run,
     RunStatus,
     Scenario,

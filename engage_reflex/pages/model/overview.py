@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from engage_reflex.components.archive import export_section
 from engage_reflex.components.check_panel import check_model_section
 from engage_reflex.components.editor import area_href, editor_page
 from engage_reflex.components.feedback import empty_state, error_callout, swatch
@@ -9,6 +10,7 @@ from engage_reflex.components.layout import loading, section
 from engage_reflex.schemas import LocationView, TechView
 from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.state.model.base import ModelEditorState
+from engage_reflex.state.model.archive import ModelExportState
 from engage_reflex.state.model.overview import OverviewState
 
 S = OverviewState
@@ -114,7 +116,7 @@ def actions() -> rx.Component:
     )
 
 
-@editor_page("overview", "Model", on_load=[OverviewState.load_overview])
+@editor_page("overview", "Model", on_load=[OverviewState.load_overview, ModelExportState.load_export])
 def model_overview_page() -> rx.Component:
     return rx.cond(
         OverviewState.overview_loaded,
@@ -130,6 +132,7 @@ def model_overview_page() -> rx.Component:
                             actions(),
                             icon="info"),
                     check_model_section(),
+                    export_section(),
                     section("Recent activity",
                             rx.cond(OverviewState.recent_activity.length() > 0,
                                     rx.vstack(rx.foreach(OverviewState.recent_activity, activity_item), spacing="2",

@@ -147,7 +147,8 @@ def filters() -> rx.Component:
             on_change=lambda v: S.set_filter("state_filter", v))),
         rx.cond(EDIT, rx.hstack(
             rx.button("Switch all filtered on", variant="soft", on_click=S.switch_filtered(True)),
-            rx.button("Switch all filtered off", variant="soft", color_scheme="gray", on_click=S.switch_filtered(False)),
+            rx.button("Switch all filtered off", variant="soft", color_scheme="gray",
+                      on_click=S.switch_filtered(False)),
             spacing="2", align="end")),
         spacing="3", wrap="wrap", align="end", width="100%")
 
@@ -158,7 +159,8 @@ def nodes_tab() -> rx.Component:
         rx.text(d.nodes_off, " of ", d.nodes_total, " nodes and ", d.links_off, " of ", d.links_total,
                 " links are switched off in “", d.name, "”. A switched-off node or link is left out of the runs of "
                 "this scenario.", size="2", id="switch-summary"),
-        leaflet_map(markers=S.markers, lines=S.lines, editable=False, map_height="320px", fit_key=S.selected_id.to_string(),
+        leaflet_map(markers=S.markers, lines=S.lines, editable=False, map_height="320px",
+                    fit_key=S.selected_id.to_string(),
                     aria_label="Map of the scenario's locations", id="scenario-map", on_marker_click=S.map_click),
         rx.text("On the map: teal = everything on, amber = partly on, grey = all off; dashed lines are links that "
                 "are off. Click a location to switch everything there off (or back on).", size="1", color=GRAY),

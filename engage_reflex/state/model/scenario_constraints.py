@@ -101,7 +101,8 @@ class ScenarioConstraintsState(ScenariosState):
         params = self._params(form)
         self.constraint_params = params
         if self.constraint_id:
-            result, problem, events = await try_call(self, scenarios.update_constraint, constraint_id=self.constraint_id,
+            result, problem, events = await try_call(self, scenarios.update_constraint,
+                                                     constraint_id=self.constraint_id,
                                                      name=form.get("name", ""), params=params)
         else:
             result, problem, events = await try_call(self, scenarios.add_constraint, scenario_id=self.selected_id,

@@ -70,7 +70,8 @@ class ScenariosState(ModelEditorState):
             self.error = exc.message
             return
         self.detail, self.rows, self.constraints = detail, detail.rows, detail.constraints
-        self.markers = [{"id": loc.id, "name": f"{loc.name} ({loc.on} of {loc.total} on)", "lat": loc.lat, "lon": loc.lon,
+        self.markers = [{"id": loc.id, "name": f"{loc.name} ({loc.on} of {loc.total} on)", "lat": loc.lat,
+                         "lon": loc.lon,
                          "color": ON if loc.on == loc.total and loc.total else PARTLY if loc.on else OFF}
                         for loc in detail.locations]
         self.lines = [{"id": ln.id, "name": f"{ln.name} ({'on' if ln.active else 'off'})", "from": ln.start,
