@@ -18,7 +18,6 @@ gap longer than its own (most common) step in between.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -45,12 +44,12 @@ from engage_reflex.models.series_blob import unpack_stored
 from engage_reflex.schemas.coverage import CoverageView, SeriesCoverage
 from engage_reflex.services.access import require_view
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.periods import parse_date
 from engage_reflex.services.timeseries import model_zone
 
 RUN_DATES_ZONE = "UTC"
 MAX_NAMED = 5  # how many uncovered series a refusal spells out before "… and N more"
 TIME_STEPS_PARAMETER = "timestep_weights"  # models.TIME_STEPS_PARAMETER (not imported: models imports much)
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HOUR = np.timedelta64(3600, "s")
 _LABEL = "%Y-%m-%d %H:%M"
 _NAME = "\x00"  # where a message names its series (see _named)
@@ -126,22 +125,13 @@ class _Period:
     source: str  # "chosen" | "model" | "data"
 
 
-def _parse_day(text: str, label: str) -> date:
-    if not _ISO_DATE.match(text):
-        raise EngageError(f"The {label} date “{text}” is not a date like 2005-01-31 (YYYY-MM-DD).")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise EngageError(f"The {label} date “{text}” does not exist in the calendar.") from None
-
-
 def _chosen_days(start: str | None, end: str | None) -> tuple[date, date] | None:
     start_text, end_text = (start or "").strip(), (end or "").strip()
     if not start_text and not end_text:
         return None
     if not start_text or not end_text:
         raise EngageError("Give both a start and an end date, or leave both empty to use the model's own period.")
-    first, last = _parse_day(start_text, "start"), _parse_day(end_text, "end")
+    first, last = parse_date(start_text, "start"), parse_date(end_text, "end")
     if first > last:
         raise EngageError(f"The start date {first} is after the end date {last}.")
     return first, last

@@ -22,7 +22,6 @@ list_runs/get_run) keeps that true when processes or Redis die:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,14 +35,13 @@ from engage_reflex.services import coverage
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import can_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.periods import parse_date, parse_resample
 from engage_reflex.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (RunStatus.queued, RunStatus.building, RunStatus.solving)
 _ACTIVE_VALUES = [s.value for s in ACTIVE_STATUSES]
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_RESAMPLE = re.compile(r"^([1-9]\d{0,2})\s*([hHdD])$")
 QUEUE_DOWN_MESSAGE = (
     "The job queue is not reachable, so the run could not start. Please try again in a minute; "
     "if it keeps failing, tell the administrator (the Redis service may be down)."
@@ -158,29 +156,6 @@ def _parse_solver(solver) -> Solver:
         raise EngageError(f"Unknown solver “{solver}”. Choose one of: {choices}.") from None
 
 
-def _parse_date(text: str, label: str) -> date:
-    if not _ISO_DATE.match(text):
-        raise EngageError(f"The {label} date “{text}” is not a date like 2005-01-31 (YYYY-MM-DD).")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise EngageError(f"The {label} date “{text}” does not exist in the calendar.") from None
-
-
-def _parse_resample(resample: str | None) -> str | None:
-    text = (resample or "").strip()
-    if not text:
-        return None
-    m = _RESAMPLE.match(text)
-    if not m:
-        raise EngageError(
-            f"“{text}” is not a time resolution. Use a number of hours or days such as 1h, 3h, 6h "
-            "or 1D, or leave it empty to keep the model's own resolution."
-        )
-    # pandas 3 only accepts lower-case "h" and upper-case "D".
-    return f"{int(m[1])}{'h' if m[2] in 'hH' else 'D'}"
-
-
 def model_time_span(*, session: Session, model_id: int) -> tuple[date, date] | None:
     """First and last day covered by the model's timeseries (None if it has none)."""
     start, end = session.exec(
@@ -198,8 +173,8 @@ def _validate_period(session: Session, user_id: int, scenario_id: int, subset_st
     start_text, end_text = (subset_start or "").strip(), (subset_end or "").strip()
     if bool(start_text) != bool(end_text):
         raise EngageError("Give both a start and an end date, or leave both empty to use the model's own period.")
-    start = _parse_date(start_text, "start") if start_text else None
-    end = _parse_date(end_text, "end") if end_text else None
+    start = parse_date(start_text, "start") if start_text else None
+    end = parse_date(end_text, "end") if end_text else None
     if start and end and start > end:
         raise EngageError(f"The start date {start} is after the end date {end}.")
     coverage.require_coverage(session=session, user_id=user_id, scenario_id=scenario_id, start=start_text,
@@ -228,7 +203,7 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     require_view(session=session, user_id=user_id, model_id=scenario.model_id)
     chosen_solver = _parse_solver(solver)
     start, end = _validate_period(session, user_id, scenario.id, subset_start, subset_end)
-    chosen_resample = _parse_resample(resample)
+    chosen_resample = parse_resample(resample)
 
     window = get_settings().duplicate_run_seconds
     key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample)

@@ -51,11 +51,11 @@ from engage_reflex.services import group_constraints
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.periods import parse_date, parse_resample
 
 NAME_MAX = 120
 ROW_LIMIT = 200  # switch rows sent to the page at once; the filter narrows the rest
 MODES = {"plan": "base", "operate": "operate", "spores": "spores"}  # planner word -> Calliope's
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FREQUENCY = re.compile(r"^([1-9]\d{0,3})\s*([hHdD])$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -494,9 +494,6 @@ def update_settings(*, session: Session, user_id: int | None, scenario_id: int, 
                     ensure_feasibility: bool = False, subset_start: str = "", subset_end: str = "",
                     resample: str = "") -> ScenarioSettings:
     """Check and store the typed settings; a value equal to the model's own is not stored."""
-    from engage_reflex.services.runs import _parse_date as parse_date
-    from engage_reflex.services.runs import _parse_resample as parse_resample
-
     scenario, model = _editable(session, user_id, scenario_id)
     if mode not in MODES:
         raise EngageError(f"“{mode}” is not a mode. Choose plan, operate or spores.")

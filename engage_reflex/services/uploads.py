@@ -64,6 +64,23 @@ def size_refusal(size_bytes: int) -> str:
             f"Split it, or keep only the columns you need.")
 
 
+def _keep(session: Session, upload: Upload, incoming: Path, stored_name: str) -> None:
+    """Record the upload and move its file into its own folder; committed before its job is queued
+    (the worker reloads the row), and the folder is removed again if the commit fails."""
+    session.add(upload)
+    session.flush()
+    folder = uploads_dir() / str(upload.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / stored_name
+    shutil.move(str(incoming), stored)
+    upload.stored_path = str(stored)
+    try:
+        session.commit()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def start_timeseries_upload(*, session: Session, user_id: int | None, model_id: int, filename: str,
                             incoming: Path, size_bytes: int) -> UploadView:
     """Record the file written to `incoming` as an upload of this model and queue its inspection.
@@ -81,19 +98,9 @@ def start_timeseries_upload(*, session: Session, user_id: int | None, model_id: 
         incoming.unlink(missing_ok=True)
         raise
     upload = Upload(model_id=model_id, user_id=user_id, kind=KIND, filename=name, status=UploadStatus.queued,
-                    message="Waiting for a worker to read the file", result={"size_bytes": size_bytes, "step": "inspect"})
-    session.add(upload)
-    session.flush()
-    folder = uploads_dir() / str(upload.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / "original"
-    shutil.move(str(incoming), stored)
-    upload.stored_path = str(stored)
-    try:
-        session.commit()
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+                    message="Waiting for a worker to read the file",
+                    result={"size_bytes": size_bytes, "step": "inspect"})
+    _keep(session, upload, incoming, "original")
     _enqueue(session, upload, "inspect")
     return _view(session, upload)
 
@@ -359,18 +366,7 @@ def start_model_archive_upload(*, session: Session, user_id: int | None, filenam
         raise
     upload = Upload(model_id=None, user_id=user_id, kind=ARCHIVE_KIND, filename=name, status=UploadStatus.queued,
                     message="Waiting for a worker to unpack the zip", result={"size_bytes": size_bytes})
-    session.add(upload)
-    session.flush()
-    folder = uploads_dir() / str(upload.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / "original.zip"
-    shutil.move(str(incoming), stored)
-    upload.stored_path = str(stored)
-    try:
-        session.commit()
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    _keep(session, upload, incoming, "original.zip")
     try:
         _enqueue(session, upload, "import", "jobs.archives.import_model_archive")
     except EngageError:

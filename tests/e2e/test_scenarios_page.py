@@ -5,7 +5,6 @@ saved (and refused in words); a group constraint is added, edited and removed.""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,7 +12,7 @@ from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Scenario, User
-from tests.e2e.ui import hydrated, open_dialog
+from tests.e2e.ui import hydrated, open_dialog, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -21,15 +20,7 @@ NATIONAL = "National-scale example model"
 
 
 def _register_and_copy(page: Page) -> str:
-    email = f"scenarios-{uuid.uuid4().hex[:8]}@example.org"
-    page.goto("/register")
-    hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Scenario Editor")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
+    email = register(page, prefix="scenarios", display_name="Scenario Editor", password=PASSWORD)
     tile = page.locator(".model-tile").filter(has=page.get_by_role("heading", name=NATIONAL, exact=True))
     tile.get_by_role("button", name="Make a copy").click()
     expect(page.locator("#model-name")).to_have_text(f"Copy of {NATIONAL}")

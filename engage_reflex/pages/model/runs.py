@@ -17,7 +17,7 @@ SOLVERS = [
     ("glpk", "GLPK", "Slow on anything but small runs; useful to cross-check a result."),
 ]
 RESAMPLING = [
-    (NO_RESAMPLING, "Hourly (as in the model)"),
+    (NO_RESAMPLING, "As the data (or the scenario's own)"),
     ("3h", "Every 3 hours"),
     ("6h", "Every 6 hours"),
     ("1D", "Daily"),
