@@ -158,7 +158,8 @@ def test_create_tech_set_parameters_with_units_and_node_override(page: Page, bas
 
     # A public sample is view only: its imported values (per cost class) show, no edit controls.
     with session_scope(db_url) as s:
-        sample = s.exec(select(EnergyModel).where(EnergyModel.name == "National-scale example model")).one()
+        sample = s.exec(select(EnergyModel).where(EnergyModel.name == "National-scale example model",
+                                                         EnergyModel.is_public)).one()
         ccgt_id = s.exec(select(Technology.id).where(Technology.model_id == sample.id,
                                                      Technology.name == "ccgt")).one()
     page.goto(f"/models/{sample.id}/techs/{ccgt_id}")
