@@ -114,6 +114,8 @@ class RunView:
     duration_s: float | None
     has_results: bool
     is_out_of_date: bool
+    # Edits to the model (its activity log) since the run read its inputs; 0 when not out of date.
+    edits_since: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ list_runs/get_run) keeps that true when processes or Redis die:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
-from engage_reflex.models import EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
+from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
 from engage_reflex.schemas import RunView
 from engage_reflex.services import coverage
 from engage_reflex.services import queue as jobqueue
@@ -335,7 +336,20 @@ def _views(session: Session, runs: list[Run]) -> list[RunView]:
     scenario_names = dict(session.exec(
         select(Scenario.id, Scenario.name).where(Scenario.id.in_({r.scenario_id for r in runs}))
     ).all())
-    return [_to_view(r, model_names.get(r.model_id, ""), scenario_names.get(r.scenario_id, "")) for r in runs]
+    edits = _edits_since(session, [r.id for r in runs if r.is_out_of_date])
+    return [dataclasses.replace(_to_view(r, model_names.get(r.model_id, ""), scenario_names.get(r.scenario_id, "")),
+                                edits_since=edits.get(r.id, 0)) for r in runs]
+
+
+def _edits_since(session: Session, run_ids: list[int]) -> dict[int, int]:
+    """How many edits each run missed: activity of its model after it started (one query)."""
+    if not run_ids:
+        return {}
+    return dict(session.exec(
+        select(Run.id, func.count(ActivityLog.id))
+        .join(ActivityLog, and_(ActivityLog.model_id == Run.model_id, ActivityLog.created_at > Run.started_at))
+        .where(Run.id.in_(run_ids)).group_by(Run.id)
+    ).all())
 
 
 def _view(session: Session, run: Run) -> RunView:
@@ -492,6 +506,17 @@ def _reconcile_queued(session: Session, run: Run, job_status: str | None, now: d
     LOGGER.warning("run %s: its %s job vanished from Redis; enqueued it again (%d of %d)", run.id, step,
                    run.enqueue_count + 1, max_reenqueues)
     done.requeued.append(run.id)
+
+
+# --- rerunning ------------------------------------------------------------------------------
+
+def rerun(*, session: Session, user_id: int, run_id: int) -> RunView:
+    """Start the run again with the model's current inputs: same scenario, solver, dates and resolution."""
+    run = _get_visible_run(session, user_id, run_id)
+    if RunStatus(run.status) in ACTIVE_STATUSES:
+        raise EngageError(f"Run #{run.id} has not finished yet. Wait for it or cancel it, then rerun it.")
+    return start_run(session=session, user_id=user_id, scenario_id=run.scenario_id, solver=run.solver,
+                     subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample)
 
 
 # --- cancelling -----------------------------------------------------------------------------

@@ -42,8 +42,9 @@ class RunRow:
     span: str
     has_results: bool
     active: bool
-    # The model changed after the run read its inputs.
+    # The model changed after the run read its inputs, by this many edits ("3 edits since").
     out_of_date: bool = False
+    edits_since: str = ""
 
 
 def _row(run: RunView) -> RunRow:
@@ -57,6 +58,7 @@ def _row(run: RunView) -> RunRow:
         created=created, scenario=run.scenario_name, solver=run.solver.upper() if run.solver != "highs" else "HiGHS",
         span=span, has_results=bool(run.has_results and run.status == "succeeded"),
         active=run.status not in TERMINAL, out_of_date=run.is_out_of_date,
+        edits_since=(f"{run.edits_since} edit{'s' if run.edits_since != 1 else ''} since" if run.edits_since else ""),
     )
 
 
@@ -76,6 +78,15 @@ def cancel_run(token: str, run_id: int) -> None:
         raise EngageError("Please log in again to cancel this run.")
     with session_scope() as session:
         runs.cancel_run(session=session, user_id=user.id, run_id=run_id)
+
+
+def rerun_run(token: str, run_id: int) -> RunView:
+    """Start an out-of-date run again with the current inputs; EngageError says why not. Blocking."""
+    user = lookup_user(token)
+    if user is None:
+        raise EngageError("Please log in again to rerun this run.")
+    with session_scope() as session:
+        return runs.rerun(session=session, user_id=user.id, run_id=run_id)
 
 
 def client_connected(token: str) -> bool:
@@ -116,6 +127,15 @@ class RunsState(AuthState):
         except EngageError as exc:
             return rx.toast.error(exc.message)
         return [RunsState.load, rx.toast.info(f"Run #{run_id} is cancelled.")]
+
+    @rx.event
+    async def rerun(self, run_id: int):
+        try:
+            new = await rx.run_in_thread(functools.partial(rerun_run, self.auth_token, int(run_id)))
+        except EngageError as exc:
+            return rx.toast.error(exc.message, duration=10000)
+        return [RunsState.load, rx.toast.success(f"Run #{new.id} solves the current inputs (as run #{run_id} did "
+                                                 "before the changes).")]
 
     @rx.event(background=True, supersedes=True)
     async def watch(self):

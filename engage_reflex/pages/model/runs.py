@@ -171,6 +171,8 @@ def run_row(run: RunRow) -> rx.Component:
                                         variant="outline", size="1", class_name="run-out-of-date"),
                                content="The model changed after this run read it: its results show the older "
                                        "inputs.")),
+            rx.cond(run.edits_since != "", rx.text(run.edits_since, size="1", color=rx.color("gray", 10),
+                                                   class_name="run-edits-since")),
             rx.cond(run.active, rx.progress(value=run.progress, max=100, width="110px", size="1",
                                             class_name="run-progress")),
             spacing="2",
@@ -189,6 +191,11 @@ def run_row(run: RunRow) -> rx.Component:
                 rx.cond(run.active, rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
                                               on_click=RunsState.cancel(run.id), class_name="cancel-run")),
             ),
+            rx.cond(run.out_of_date & ~run.active,
+                    rx.button(rx.icon("refresh-cw", size=14), "Rerun with current inputs", size="1", variant="soft",
+                              on_click=RunsState.rerun(run.id), class_name="rerun",
+                              custom_attrs={"aria-label": "Rerun run #" + run.id.to_string() +
+                                            " with current inputs"})),
             run_log_button(run.id),
             align="center", spacing="3", justify="end",
         )),

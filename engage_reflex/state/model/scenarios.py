@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from engage_reflex.schemas.scenarios import EMPTY_DETAIL, ConstraintRow, ScenarioDetail, ScenarioSummary, SwitchRow
@@ -69,7 +71,9 @@ class ScenariosState(ModelEditorState):
         except EngageError as exc:
             self.error = exc.message
             return
-        self.detail, self.rows, self.constraints = detail, detail.rows, detail.constraints
+        # The rows and constraints are kept once (state lives in Redis): in their own vars.
+        self.rows, self.constraints = detail.rows, detail.constraints
+        self.detail = dataclasses.replace(detail, rows=[], constraints=[])
         self.markers = [{"id": loc.id, "name": f"{loc.name} ({loc.on} of {loc.total} on)", "lat": loc.lat,
                          "lon": loc.lon,
                          "color": ON if loc.on == loc.total and loc.total else PARTLY if loc.on else OFF}

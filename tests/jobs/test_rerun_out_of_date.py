@@ -1,0 +1,73 @@
+"""An out-of-date run says how many edits it missed, and "Rerun with current inputs" starts the same run
+(scenario, solver, dates, resolution) on the model as it is now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from engage_reflex.models import Run, Scenario, User
+from engage_reflex.services import calliope_io, parameters, runs
+from engage_reflex.services.errors import EngageError, NotFound
+
+EXAMPLES = Path(__import__("calliope").__file__).parent / "example_models"
+
+
+@pytest.fixture
+def sample(session, redis_url):
+    owner, stranger = User(email="owner@example.org", password_hash="!"), User(email="x@example.org",
+                                                                                  password_hash="!")
+    session.add_all([owner, stranger])
+    session.commit()
+    report = calliope_io.import_model_directory(session=session, path=EXAMPLES / "national_scale",
+                                                owner_id=owner.id)
+    base = session.exec(select(Scenario.id).where(Scenario.model_id == report.model_id,
+                                                  Scenario.name == "base")).one()
+    session.commit()
+    return dict(owner=owner.id, stranger=stranger.id, model=report.model_id, base=base)
+
+
+def test_edits_since_are_counted_and_rerun_repeats_the_run(session, sample):
+    first = runs.start_run(session=session, user_id=sample["owner"], scenario_id=sample["base"], solver="cbc",
+                           subset_start="2005-01-01", subset_end="2005-01-02", resample="6h")
+    row = session.get(Run, first.id)
+    from engage_reflex.models._common import utcnow
+
+    row.started_at = utcnow()  # as the build job does when it reads the inputs
+    row.status = "succeeded"
+    session.add(row)
+    session.commit()
+    tech_id = parameters_tech_id(session, sample["model"], "ccgt")
+    for value in ("700", "800"):
+        parameters.set_tech_parameter(session=session, user_id=sample["owner"], tech_id=tech_id,
+                                      name="cost_flow_cap", raw=value, cost_class="monetary")
+        session.commit()
+    [listed] = [r for r in runs.list_runs(session=session, user_id=sample["owner"], model_id=sample["model"])
+                if r.id == first.id]
+    assert listed.is_out_of_date and listed.edits_since == 2
+
+    row.status = "solving"
+    session.add(row)
+    session.commit()
+    with pytest.raises(EngageError, match=f"Run #{first.id} has not finished yet"):
+        runs.rerun(session=session, user_id=sample["owner"], run_id=first.id)
+    row.status = "succeeded"
+    session.add(row)
+    session.commit()
+
+    again = runs.rerun(session=session, user_id=sample["owner"], run_id=first.id)
+    assert again.id != first.id and again.status == "queued"
+    assert (again.scenario_name, again.solver, again.subset_start, again.subset_end, again.resample) == \
+        ("base", "cbc", "2005-01-01", "2005-01-02", "6h")
+    assert not again.is_out_of_date and again.edits_since == 0
+    with pytest.raises(NotFound):
+        runs.rerun(session=session, user_id=sample["stranger"], run_id=first.id)
+
+
+def parameters_tech_id(session, model_id: int, name: str) -> int:
+    from engage_reflex.models import Technology
+
+    return session.exec(select(Technology.id).where(Technology.model_id == model_id,
+                                                    Technology.name == name)).one()
