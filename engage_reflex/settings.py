@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     queue_prefix: str = Field(default="", alias="ENGAGE_QUEUE_PREFIX")
     long_job_timeout: int = Field(default=24 * 3600, alias="ENGAGE_LONG_JOB_TIMEOUT")
     short_job_timeout: int = Field(default=3600, alias="ENGAGE_SHORT_JOB_TIMEOUT")
-    # Runs longer than this trigger an email to the owner (when SendGrid is configured).
-    long_run_alert_seconds: int = Field(default=600, alias="ENGAGE_LONG_RUN_ALERT_SECONDS")
+    # A run that took longer than this emails its owner when it ends (as Engage: 20 minutes);
+    # a failed run always does (jobs/alerts.py, when SendGrid is configured).
+    long_run_alert_seconds: int = Field(default=1200, alias="ENGAGE_LONG_RUN_ALERT_SECONDS")
     # Signs download links. Empty: read from data_dir/secret_key (written by `engage serve`).
     secret_key: str = Field(default="", alias="ENGAGE_SECRET_KEY")
     environment: str = Field(default="development", alias="ENGAGE_ENV")
@@ -51,7 +52,11 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(default=20, alias="ENGAGE_LOGIN_FAILURES_PER_ADDRESS")
     login_failure_window_seconds: int = Field(default=900, alias="ENGAGE_LOGIN_FAILURE_WINDOW_SECONDS")
     sendgrid_api_key: str = Field(default="", alias="SENDGRID_API_KEY")
+    # Where SendGrid's v3 API answers (the tests run a stand-in of it on 127.0.0.1).
+    sendgrid_api_host: str = Field(default="https://api.sendgrid.com", alias="SENDGRID_API_HOST")
     email_from: str = Field(default="engage@localhost", alias="ENGAGE_EMAIL_FROM")
+    # The address planners open Engage at, for links in emails. Empty: http://localhost:<ENGAGE_PORT>.
+    public_url: str = Field(default="", alias="ENGAGE_PUBLIC_URL")
     app_port: int = Field(default=3000, alias="ENGAGE_PORT")
     dashboard_port: int = Field(default=9181, alias="ENGAGE_DASHBOARD_PORT")
     dashboard_user: str = Field(default="admin", alias="ENGAGE_DASHBOARD_USER")
@@ -106,6 +111,13 @@ class Settings(BaseSettings):
                 )
         elif self.is_test:
             self.secret_key, self._secret_source = DEV_SECRET, "test"
+        return self
+
+    @model_validator(mode="after")
+    def _resolve_urls(self) -> "Settings":
+        """Base URLs without a trailing slash (paths are appended); the public URL defaults to this machine."""
+        self.sendgrid_api_host = self.sendgrid_api_host.strip().rstrip("/")
+        self.public_url = self.public_url.strip().rstrip("/") or f"http://localhost:{self.app_port}"
         return self
 
     @property

@@ -130,17 +130,18 @@ def build_run(run_id: int) -> str:
         calliope_runner.save_inputs(model, directory / INPUTS_PICKLE)
     except ModelReadError as exc:
         _fail(run_id, exc.message, log=exc.log)
-        return "failed: invalid model"
+        return _finish(run_id, "failed: invalid model")
     except EngageError as exc:
         _fail(run_id, exc.message)
-        return "failed: export"
+        return _finish(run_id, "failed: export")
     except Exception as exc:
         if calliope_runner.is_timeout(exc) or time.monotonic() - t0 >= timeout:
             _fail(run_id, time_limit_message(timeout))
-            return "failed: timeout"
+            return _finish(run_id, "failed: timeout")
         message = f"Preparing the model failed unexpectedly ({type(exc).__name__}: {exc})."
         # The traceback goes to the run's raw log (run.log), the planner's log gets the words.
         _fail(run_id, message, log=calliope_runner.record_failure(run_dir(run_id), message, exc))
+        _finish(run_id, "failed")
         raise  # keep it visible in rq's failed registry too
 
     timings["build_job_s"] = time.monotonic() - t0
