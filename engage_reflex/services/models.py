@@ -501,15 +501,18 @@ def _scenario_view(scenario: Scenario) -> ScenarioView:
                         resample=str(settings.get(RESAMPLE) or ""))
 
 
-def run_folders(session: Session, model_id: int, scenario_id: int | None = None) -> list[str]:
-    """Every folder under the data dir that holds a run of the model, or of one of its scenarios
-    (work dir and results)."""
+def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
+                run_id: int | None = None) -> list[str]:
+    """Every folder under the data dir that holds a run of the model, of one of its scenarios, or
+    one run (work dir and results)."""
     settings = get_settings()
     data_dir = settings.data_dir.resolve()
     folders: list[str] = []
     stmt = select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)
     if scenario_id is not None:
         stmt = stmt.where(Run.scenario_id == scenario_id)
+    if run_id is not None:
+        stmt = stmt.where(Run.id == run_id)
     for run_id, artefact_dir in session.exec(stmt):
         candidates = [settings.runs_dir / str(run_id)]
         if artefact_dir:

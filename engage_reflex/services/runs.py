@@ -519,6 +519,19 @@ def rerun(*, session: Session, user_id: int, run_id: int) -> RunView:
                      subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample)
 
 
+def delete_run(*, session: Session, user_id: int, run_id: int) -> tuple[int, list[str]]:
+    """Delete a finished run; (its id, its folders to remove once the delete has committed)."""
+    from engage_reflex.services.models import run_folders
+
+    run = _get_visible_run(session, user_id, run_id)
+    if RunStatus(run.status) in ACTIVE_STATUSES:
+        raise EngageError(f"Run #{run.id} is still going. Cancel it first, then delete it.")
+    folders = run_folders(session, run.model_id, run_id=run.id)
+    session.delete(run)
+    session.flush()
+    return run_id, folders
+
+
 # --- cancelling -----------------------------------------------------------------------------
 
 def cancel_run(*, session: Session, user_id: int, run_id: int) -> RunView:

@@ -89,6 +89,18 @@ def rerun_run(token: str, run_id: int) -> RunView:
         return runs.rerun(session=session, user_id=user.id, run_id=run_id)
 
 
+def delete_run(token: str, run_id: int) -> None:
+    """Delete a finished run and then its files; EngageError says why not. Blocking."""
+    from engage_reflex.services.models import remove_run_folders
+
+    user = lookup_user(token)
+    if user is None:
+        raise EngageError("Please log in again to delete this run.")
+    with session_scope() as session:
+        _, folders = runs.delete_run(session=session, user_id=user.id, run_id=run_id)
+    remove_run_folders(folders)  # after the commit: a delete that did not happen keeps its results
+
+
 def client_connected(token: str) -> bool:
     """Whether the browser tab with this token still has its websocket open."""
     try:
@@ -106,6 +118,7 @@ def _model_id(raw: str) -> int | None:
 
 class RunsState(AuthState):
     runs: list[RunRow] = []
+    delete_id: int = 0  # the run the delete dialog asks about (0: closed)
 
     @rx.event
     async def load(self):
@@ -136,6 +149,24 @@ class RunsState(AuthState):
             return rx.toast.error(exc.message, duration=10000)
         return [RunsState.load, rx.toast.success(f"Run #{new.id} solves the current inputs (as run #{run_id} did "
                                                  "before the changes).")]
+
+    @rx.event
+    def ask_delete(self, run_id: int):
+        self.delete_id = int(run_id)
+
+    @rx.event
+    def close_delete(self, open_: bool):
+        if not open_:
+            self.delete_id = 0
+
+    @rx.event
+    async def confirm_delete(self):
+        run_id, self.delete_id = self.delete_id, 0
+        try:
+            await rx.run_in_thread(functools.partial(delete_run, self.auth_token, run_id))
+        except EngageError as exc:
+            return rx.toast.error(exc.message, duration=10000)
+        return [RunsState.load, rx.toast.success(f"Deleted run #{run_id} and its results.")]
 
     @rx.event(background=True, supersedes=True)
     async def watch(self):

@@ -43,7 +43,8 @@ def _run_one_day(page: Page) -> str:
     page.wait_for_timeout(300)  # let the dates reach the server before the click
     before = page.locator(".run-row").count()
     page.click("#run-button")
-    expect(page.locator(".run-row")).to_have_count(before + 1)
+    # The row shows once the run is recorded and queued (slower while a worker is busy on both cores).
+    expect(page.locator(".run-row")).to_have_count(before + 1, timeout=30_000)
     run = page.locator(".run-row").first
     expect(run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
     return run.get_attribute("data-run-id")
@@ -98,7 +99,7 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     # One click reruns it with the current inputs (same scenario, solver and day).
     before = page.locator(".run-row").count()
     earlier.get_by_role("button", name=f"Rerun run #{first_run} with current inputs").click()
-    expect(page.locator(".run-row")).to_have_count(before + 1)
+    expect(page.locator(".run-row")).to_have_count(before + 1, timeout=30_000)
     rerun = page.locator(".run-row").first
     expect(rerun.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
     second_run = rerun.get_attribute("data-run-id")
@@ -118,6 +119,13 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     bare = _bare_calliope_objective(definition, tmp_path)
     assert runs[int(second_run)].objective == pytest.approx(bare, rel=1e-6)
     assert runs[int(first_run)].objective != pytest.approx(bare, rel=1e-6)  # the change mattered
+
+    # The outdated first run is deleted, asked first; the rerun stays.
+    page.get_by_role("button", name=f"Delete run #{first_run}").click()
+    page.get_by_role("button", name="Delete run", exact=True).click()
+    expect(page.get_by_text(f"Deleted run #{first_run} and its results.")).to_be_visible()
+    expect(page.locator(f'.run-row[data-run-id="{first_run}"]')).to_have_count(0)
+    expect(page.locator(f'.run-row[data-run-id="{second_run}"]')).to_have_count(1)
 
     # The copy's locations on the map (no tiles here: Engage's own markers and lines), the
     # README's picture when ENGAGE_UPDATE_SCREENSHOT=1.

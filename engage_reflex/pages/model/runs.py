@@ -197,11 +197,26 @@ def run_row(run: RunRow) -> rx.Component:
                               custom_attrs={"aria-label": "Rerun run #" + run.id.to_string() +
                                             " with current inputs"})),
             run_log_button(run.id),
+            rx.cond(~run.active, rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="ghost",
+                                                color_scheme="red", on_click=RunsState.ask_delete(run.id),
+                                                class_name="delete-run",
+                                                custom_attrs={"aria-label": "Delete run #" + run.id.to_string()})),
             align="center", spacing="3", justify="end",
         )),
         class_name="run-row", custom_attrs={"data-run-id": run.id, "data-status": run.status},
         align="center",
     )
+
+
+def delete_run_dialog() -> rx.Component:
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title("Delete run #", RunsState.delete_id, "?"),
+        rx.alert_dialog.description("Its results, log and downloads are deleted too. This cannot be undone.", size="2"),
+        rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                  rx.alert_dialog.action(rx.button("Delete run", color_scheme="red",
+                                                   on_click=RunsState.confirm_delete)),
+                  justify="end", spacing="3", padding_top="0.5em")),
+        open=RunsState.delete_id > 0, on_open_change=RunsState.close_delete)
 
 
 def runs_list() -> rx.Component:
@@ -221,6 +236,7 @@ def runs_list() -> rx.Component:
                         "status updates by itself."),
         ),
         run_log_dialog(),
+        delete_run_dialog(),
         icon="list-checks",
     )
 

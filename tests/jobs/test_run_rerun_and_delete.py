@@ -1,5 +1,6 @@
-"""An out-of-date run says how many edits it missed, and "Rerun with current inputs" starts the same run
-(scenario, solver, dates, resolution) on the model as it is now."""
+"""Rerun and delete: an out-of-date run says how many edits it missed, and "Rerun with current inputs"
+starts the same run (scenario, solver, dates, resolution) on the model as it is now; a finished run
+can be deleted with its files, a running one cannot."""
 
 from __future__ import annotations
 
@@ -71,3 +72,34 @@ def parameters_tech_id(session, model_id: int, name: str) -> int:
 
     return session.exec(select(Technology.id).where(Technology.model_id == model_id,
                                                     Technology.name == name)).one()
+
+
+def test_delete_a_finished_run_and_its_files(session, sample):
+    from engage_reflex.services.models import remove_run_folders
+    from engage_reflex.settings import get_settings
+
+    first = runs.start_run(session=session, user_id=sample["owner"], scenario_id=sample["base"], solver="highs",
+                           subset_start="2005-01-01", subset_end="2005-01-01", resample=None)
+    other = runs.start_run(session=session, user_id=sample["owner"], scenario_id=sample["base"], solver="cbc",
+                           subset_start="2005-01-01", subset_end="2005-01-01", resample=None)
+    settings = get_settings()
+    folders = {}
+    for run_id in (first.id, other.id):
+        folder = settings.runs_dir / str(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.nc").write_text("results")
+        folders[run_id] = folder
+    with pytest.raises(EngageError, match=f"Run #{first.id} is still going. Cancel it first"):
+        runs.delete_run(session=session, user_id=sample["owner"], run_id=first.id)
+    with pytest.raises(NotFound):
+        runs.delete_run(session=session, user_id=sample["stranger"], run_id=first.id)
+    row = session.get(Run, first.id)
+    row.status = "failed"
+    session.add(row)
+    session.commit()
+
+    deleted, to_remove = runs.delete_run(session=session, user_id=sample["owner"], run_id=first.id)
+    session.commit()
+    remove_run_folders(to_remove)
+    assert deleted == first.id and session.get(Run, first.id) is None
+    assert not folders[first.id].exists() and folders[other.id].exists()  # only that run's files
