@@ -47,6 +47,18 @@ from jobs.calliope_runner import INPUTS_PICKLE, ModelReadError, time_limit_messa
 
 LOGGER = logging.getLogger(__name__)
 MODEL_DIR = "model"  # the exported definition, runnable with `calliope run model/model.yaml`
+INPUTS_ZIP = "inputs.zip"
+
+
+def _inputs_zip(directory: Path, results: Path | None) -> dict[str, str]:
+    """The run's definition (model.yaml, data tables, math) zipped into its results: the "inputs"
+    download, which `calliope run model/model.yaml` runs unchanged."""
+    from engage_reflex.services.archives import zip_folder
+
+    if results is None or not (directory / MODEL_DIR / "model.yaml").is_file():
+        return {}
+    zip_folder(folder=directory / MODEL_DIR, target=results / INPUTS_ZIP, top=MODEL_DIR)
+    return {"inputs": INPUTS_ZIP}
 
 
 def run_dir(run_id: int) -> Path:
@@ -223,11 +235,12 @@ def solve_run(run_id: int) -> str:
     wait = float(build_timings.get("build_wait_s", 0.0)) + solve_wait_s
     timings.update(solve_wait_s=solve_wait_s, wait_s=round(wait, 3), total_s=round(work, 3))
     message = solved_message(work, wait, outcome.objective)
+    artefacts = {**outcome.artefacts, **_inputs_zip(directory, outcome.results_dir)}
     with session_scope() as session:
         applied = succeed_run(session=session, run_id=run_id, progress=100, message=message,
                               termination=outcome.termination, objective=outcome.objective, timings=timings,
                               log=outcome.log, artefact_dir=_relative_to_data_dir(outcome.results_dir),
-                              artefacts=outcome.artefacts, finished_at=finished)
+                              artefacts=artefacts, finished_at=finished)
     return _finish(run_id, "succeeded" if applied else "skipped: the run was cancelled meanwhile")
 
 

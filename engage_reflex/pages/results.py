@@ -32,7 +32,12 @@ def header() -> rx.Component:
         rx.hstack(
             rx.heading("Results of ", ResultsState.title, size="7"),
             rx.spacer(),
-            rx.button(rx.icon("download", size=16), "Download NetCDF", on_click=ResultsState.download_netcdf,
+            rx.cond(ResultsState.has_inputs,
+                    rx.button(rx.icon("file-archive", size=16), "Download inputs (zip)",
+                              on_click=ResultsState.download("inputs"), variant="soft", size="2",
+                              id="download-inputs",
+                              title="model.yaml with its data tables: `calliope run model/model.yaml` runs it")),
+            rx.button(rx.icon("download", size=16), "Download NetCDF", on_click=ResultsState.download("netcdf"),
                       variant="soft", size="2", id="download-netcdf"),
             align="center", width="100%", wrap="wrap",
         ),

@@ -116,6 +116,8 @@ class RunView:
     is_out_of_date: bool
     # Edits to the model (its activity log) since the run read its inputs; 0 when not out of date.
     edits_since: int = 0
+    # The run's definition as a zip for `calliope run` is among its results.
+    has_inputs: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -381,6 +381,7 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         progress=int(run.progress or 0), message=run.message or "", objective=run.objective,
         created_at=_iso(run.created_at), finished_at=_iso(run.finished_at), duration_s=duration,
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
+        has_inputs=has_results and "inputs" in (run.artefacts or {}),
     )
 
 

@@ -118,13 +118,13 @@ def read_results(token: str, run_id: str, carrier: str | None, node: str, stacke
     return Loaded(email=user.email, view=view, carrier=chosen, figures=figures)
 
 
-def check_download(token: str, run_id: str) -> tuple[int, int]:
-    """(user id, run id) when the user may download the run's NetCDF; EngageError otherwise."""
+def check_download(token: str, run_id: str, name: str = "netcdf") -> tuple[int, int]:
+    """(user id, run id) when the user may download the run's `name` artefact; EngageError otherwise."""
     user = lookup_user(token)
     if user is None or not str(run_id).isdigit():
         raise EngageError("Please log in again to download this run.")
     with session_scope() as session:
-        runs.run_artefact(session=session, user_id=user.id, run_id=int(run_id), name="netcdf")
+        runs.run_artefact(session=session, user_id=user.id, run_id=int(run_id), name=name)
     return user.id, int(run_id)
 
 
@@ -132,6 +132,7 @@ class ResultsState(AuthState):
     loaded: bool = False
     error: str = ""
     title: str = ""
+    has_inputs: bool = False
     results_model_id: int = 0
     model_name: str = ""
     facts: list[Fact] = []
@@ -160,6 +161,7 @@ class ResultsState(AuthState):
         view = got.view
         run = view.run
         self.title, self.model_name, self.results_model_id = f"Run #{run.id}", run.model_name, run.model_id
+        self.has_inputs = run.has_inputs
         self.facts, self.costs = _facts(view), _costs(view)
         self.carriers, self.nodes, self.carrier = view.carriers, view.nodes, got.carrier
         self._show(got)
@@ -195,12 +197,14 @@ class ResultsState(AuthState):
         return await self._redraw()
 
     @rx.event
-    async def download_netcdf(self):
+    async def download(self, name: str):
+        """The run's NetCDF ("netcdf") or its inputs as a zip for `calliope run` ("inputs")."""
         try:
             user_id, run_id = await rx.run_in_thread(functools.partial(check_download, self.auth_token,
-                                                                       self.run_id))
+                                                                       self.run_id, name))
         except EngageError as exc:
             return rx.toast.error(exc.message)
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.model_name).strip("-").lower() or "model"
-        link = downloads.artefact_link(run_id=run_id, name="netcdf", user_id=user_id)
-        return rx.download(url=link, filename=f"{slug}-run-{run_id}.nc")
+        link = downloads.artefact_link(run_id=run_id, name=name, user_id=user_id)
+        suffix = "-inputs.zip" if name == "inputs" else ".nc"
+        return rx.download(url=link, filename=f"{slug}-run-{run_id}{suffix}")

@@ -131,6 +131,11 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     assert download.suggested_filename.endswith(".nc")
     head = open(download.path(), "rb").read(8)
     assert head.startswith(b"\x89HDF") or head.startswith(b"CDF"), head
+    # So is the inputs zip (model.yaml with its data tables, for `calliope run`).
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download inputs (zip)").click()
+    assert download_info.value.suggested_filename.endswith(".zip")
+    assert open(download_info.value.path(), "rb").read(2) == b"PK"
 
     page.wait_for_timeout(800)  # let plotly finish its transitions before the picture
     target = tmp_path / "results.png"

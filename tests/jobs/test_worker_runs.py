@@ -21,7 +21,7 @@ from tests.jobs.conftest import make_user, start_worker, watch_run
 pytestmark = pytest.mark.slow
 
 
-def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url, national):
+def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url, national, tmp_path):
     model, scenario = national
     planner = make_user(session, "planner@example.org")
     view = runs.start_run(session=session, user_id=planner.id, scenario_id=scenario.id, solver="highs",
@@ -48,7 +48,7 @@ def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url,
 
     results = runs.results_dir(run)
     assert not Path(run.artefact_dir).is_absolute()  # stored relative: the data dir may move
-    assert set(run.artefacts) == {"netcdf", "capacity", "flows", "costs", "techs"}
+    assert set(run.artefacts) == {"netcdf", "capacity", "flows", "costs", "techs", "inputs"}
     for name in run.artefacts.values():
         assert (results / name).stat().st_size > 0
     capacity = pd.read_csv(results / "capacity.csv")
@@ -71,6 +71,21 @@ def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url,
     assert shown.status == "succeeded" and shown.has_results and shown.duration_s and shown.finished_at
     netcdf = runs.run_artefact(session=session, user_id=planner.id, run_id=view.id, name="netcdf")
     assert netcdf.name == "model.nc" and netcdf.is_file()
+
+    # The inputs download: `calliope run` on the unzipped folder solves to the run's objective.
+    assert shown.has_inputs
+    inputs = runs.run_artefact(session=session, user_id=planner.id, run_id=view.id, name="inputs")
+    import zipfile
+
+    import calliope
+
+    with zipfile.ZipFile(inputs) as zf:
+        assert "model/model.yaml" in zf.namelist()
+        zf.extractall(tmp_path / "inputs")  # our own run's files, in a test
+    bare = calliope.read_yaml(tmp_path / "inputs" / "model" / "model.yaml")
+    bare.build()
+    bare.solve()
+    assert float(bare.results["min_cost_optimisation"].values) == pytest.approx(run.objective, rel=1e-6)
 
 
 def test_an_infeasible_scenario_fails_with_a_planner_message(db_url, session, redis_url, national):
