@@ -49,6 +49,8 @@ class Run(SQLModel, table=True):
     )
     progress: int = 0
     message: str = text_field()
+    # What the planner wrote about the run when starting it (why it was run, what changed).
+    notes: str = text_field()
     log: str = text_field()
     termination: str = Field(default="", max_length=100)
     objective: float | None = None

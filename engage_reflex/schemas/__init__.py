@@ -118,6 +118,7 @@ class RunView:
     edits_since: int = 0
     # The run's definition as a zip for `calliope run` is among its results.
     has_inputs: bool = False
+    notes: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

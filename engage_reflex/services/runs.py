@@ -42,6 +42,7 @@ from engage_reflex.settings import get_settings
 LOGGER = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (RunStatus.queued, RunStatus.building, RunStatus.solving)
+NOTES_MAX = 2000
 _ACTIVE_VALUES = [s.value for s in ACTIVE_STATUSES]
 QUEUE_DOWN_MESSAGE = (
     "The job queue is not reachable, so the run could not start. Please try again in a minute; "
@@ -186,7 +187,7 @@ def _validate_period(session: Session, user_id: int, scenario_id: int, subset_st
 # --- starting a run -------------------------------------------------------------------------
 
 def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subset_start: str | None,
-              subset_end: str | None, resample: str | None) -> RunView:
+              subset_end: str | None, resample: str | None, notes: str = "") -> RunView:
     """Validate, record a queued run, and hand it to the `short` queue.
 
     Raises EngageError for bad input. If Redis cannot take the job, the run is recorded as
@@ -205,6 +206,9 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     chosen_solver = _parse_solver(solver)
     start, end = _validate_period(session, user_id, scenario.id, subset_start, subset_end)
     chosen_resample = parse_resample(resample)
+    notes = (notes or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise EngageError(f"The run's notes are {len(notes):,} characters long; keep them to {NOTES_MAX:,}.")
 
     window = get_settings().duplicate_run_seconds
     key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample)
@@ -227,7 +231,7 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     now = utcnow()
     run = Run(model_id=scenario.model_id, scenario_id=scenario.id, user_id=user_id, solver=chosen_solver,
               subset_start=start, subset_end=end, resample=chosen_resample, status=RunStatus.queued,
-              progress=0, message="Waiting for a worker", created_at=now, queued_at=now)
+              progress=0, message="Waiting for a worker", created_at=now, queued_at=now, notes=notes)
     try:
         session.add(run)
         session.flush()
@@ -381,7 +385,7 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         progress=int(run.progress or 0), message=run.message or "", objective=run.objective,
         created_at=_iso(run.created_at), finished_at=_iso(run.finished_at), duration_s=duration,
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
-        has_inputs=has_results and "inputs" in (run.artefacts or {}),
+        has_inputs=has_results and "inputs" in (run.artefacts or {}), notes=run.notes or "",
     )
 
 
@@ -517,7 +521,8 @@ def rerun(*, session: Session, user_id: int, run_id: int) -> RunView:
     if RunStatus(run.status) in ACTIVE_STATUSES:
         raise EngageError(f"Run #{run.id} has not finished yet. Wait for it or cancel it, then rerun it.")
     return start_run(session=session, user_id=user_id, scenario_id=run.scenario_id, solver=run.solver,
-                     subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample)
+                     subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample,
+                     notes=f"Rerun of #{run.id} with current inputs. {run.notes or ''}".strip()[:NOTES_MAX])
 
 
 def delete_run(*, session: Session, user_id: int, run_id: int) -> tuple[int, list[str]]:

@@ -45,6 +45,7 @@ class RunRow:
     # The model changed after the run read its inputs, by this many edits ("3 edits since").
     out_of_date: bool = False
     edits_since: str = ""
+    notes: str = ""
 
 
 def _row(run: RunView) -> RunRow:
@@ -59,6 +60,7 @@ def _row(run: RunView) -> RunRow:
         span=span, has_results=bool(run.has_results and run.status == "succeeded"),
         active=run.status not in TERMINAL, out_of_date=run.is_out_of_date,
         edits_since=(f"{run.edits_since} edit{'s' if run.edits_since != 1 else ''} since" if run.edits_since else ""),
+        notes=run.notes,
     )
 
 

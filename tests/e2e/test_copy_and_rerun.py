@@ -33,14 +33,16 @@ def _area(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Model editor").get_by_role("link", name=name, exact=True).click()
 
 
-def _run_one_day(page: Page) -> str:
+def _run_one_day(page: Page, notes: str = "") -> str:
     """Start a one-day HiGHS run on the Runs page; returns its id once it has succeeded."""
     _area(page, "Runs")
     expect(page.locator("#run-start")).not_to_have_value("")
     page.fill("#run-start", DAY)
     page.fill("#run-end", DAY)
     expect(page.locator("#run-end")).to_have_value(DAY)
-    page.wait_for_timeout(300)  # let the dates reach the server before the click
+    if notes:
+        page.get_by_label("Notes (optional)").fill(notes)
+    page.wait_for_timeout(400)  # let the dates reach the server before the click
     before = page.locator(".run-row").count()
     page.click("#run-button")
     # The row shows once the run is recorded and queued (slower while a worker is busy on both cores).
@@ -77,7 +79,8 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     tile.get_by_role("button", name="Make a copy").click()
     expect(page.locator("#model-name")).to_have_text(f"Copy of {NATIONAL}")
     expect(page.locator("#view-only-banner")).to_have_count(0)
-    first_run = _run_one_day(page)
+    first_run = _run_one_day(page, notes="Sample as it is")
+    expect(page.locator(f'.run-row[data-run-id="{first_run}"] .run-notes')).to_have_text("Sample as it is")
 
     # The gas turbine's monetary cost of capacity, through the parameter editor.
     _area(page, "Technologies")
@@ -103,6 +106,7 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     rerun = page.locator(".run-row").first
     expect(rerun.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
     second_run = rerun.get_attribute("data-run-id")
+    expect(rerun.locator(".run-notes")).to_have_text(f"Rerun of #{first_run} with current inputs. Sample as it is")
     expect(page.locator(f'.run-row[data-run-id="{second_run}"] .run-out-of-date')).to_have_count(0)
 
     with session_scope(app_database_url) as session:

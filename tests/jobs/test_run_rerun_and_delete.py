@@ -31,8 +31,13 @@ def sample(session, redis_url):
 
 
 def test_edits_since_are_counted_and_rerun_repeats_the_run(session, sample):
+    with pytest.raises(EngageError, match="The run's notes are 2,001 characters long; keep them to 2,000."):
+        runs.start_run(session=session, user_id=sample["owner"], scenario_id=sample["base"], solver="cbc",
+                       subset_start="2005-01-01", subset_end="2005-01-02", resample="6h", notes="x" * 2001)
     first = runs.start_run(session=session, user_id=sample["owner"], scenario_id=sample["base"], solver="cbc",
-                           subset_start="2005-01-01", subset_end="2005-01-02", resample="6h")
+                           subset_start="2005-01-01", subset_end="2005-01-02", resample="6h",
+                           notes="  Cheaper gas turbines  ")
+    assert first.notes == "Cheaper gas turbines"
     row = session.get(Run, first.id)
     from engage_reflex.models._common import utcnow
 
@@ -63,6 +68,7 @@ def test_edits_since_are_counted_and_rerun_repeats_the_run(session, sample):
     assert (again.scenario_name, again.solver, again.subset_start, again.subset_end, again.resample) == \
         ("base", "cbc", "2005-01-01", "2005-01-02", "6h")
     assert not again.is_out_of_date and again.edits_since == 0
+    assert again.notes == f"Rerun of #{first.id} with current inputs. Cheaper gas turbines"
     with pytest.raises(NotFound):
         runs.rerun(session=session, user_id=sample["stranger"], run_id=first.id)
 

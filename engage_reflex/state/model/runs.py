@@ -81,6 +81,7 @@ class RunFormState(ModelEditorState):
     end: str = ""
     dates_model_id: int = 0  # the model the chosen dates belong to
     resample: str = NO_RESAMPLING
+    notes: str = ""  # what the planner writes about the run (optional)
     starting: bool = False
     # The pre-run check of the form's scenario and dates.
     checking: bool = False
@@ -155,6 +156,10 @@ class RunFormState(ModelEditorState):
     def set_resample(self, value: str):
         self.resample = value
 
+    @rx.event
+    def set_notes(self, value: str):
+        self.notes = value
+
     @rx.event(background=True, supersedes=True)
     async def check_model(self):
         """Show the timeseries coverage of the chosen dates, then check the scenario, off the event loop."""
@@ -209,12 +214,12 @@ class RunFormState(ModelEditorState):
         try:
             run = await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, runs.start_run, dict(
                 scenario_id=scenario.id, solver=self.solver, subset_start=self.start, subset_end=self.end,
-                resample=None if self.resample == NO_RESAMPLING else self.resample)))
+                resample=None if self.resample == NO_RESAMPLING else self.resample, notes=self.notes)))
         except EngageError as exc:
             self.starting = False
             yield rx.toast.error(exc.message, duration=10000)
             return
-        self.starting = False
+        self.starting, self.notes = False, ""
         yield RunsState.load
         advice = (f" The check found {_plural(self.check_warnings, 'warning')}: read them before trusting "
                   "its results." if self.check_warnings else "")
