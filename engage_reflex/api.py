@@ -1,4 +1,5 @@
-"""Plain HTTP routes beside the Reflex app: the download of run artefacts and model zips (big files)."""
+"""Plain HTTP routes beside the Reflex app: the download of run artefacts and model zips (big files),
+and the administrators' job dashboard (rq-dashboard) under /admin/rq."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from engage_reflex.admin import AdminGate, open_dashboard, to_dashboard
 from engage_reflex.db import session_scope
-from engage_reflex.services import archives, downloads, runs
+from engage_reflex.services import admin, archives, downloads, runs
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
 MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv", ".log": "text/plain; charset=utf-8"}
@@ -58,4 +60,7 @@ def api() -> Starlette:
     return Starlette(routes=[
         Route(downloads.ROUTE_PREFIX + "/{run_id:int}/{name}", download_artefact, methods=["GET"]),
         Route(archives.EXPORT_ROUTE + "/{export_id}", download_export, methods=["GET"]),
+        Route(admin.OPEN_ROUTE, open_dashboard, methods=["GET"]),
+        Route(admin.DASHBOARD_ROUTE, to_dashboard),
+        Mount(admin.DASHBOARD_ROUTE, app=AdminGate()),
     ])

@@ -5,7 +5,8 @@
     engage export MODEL SCENARIO DIR [--solver highs|cbc|glpk]
     engage check MODEL SCENARIO [--start DATE --end DATE] [--strict]   pre-run model check
     engage seed                            load the public sample models (idempotent)
-    engage serve [--no-workers] [--no-dashboard]   workers + app (what `make run` starts)
+    engage admin grant|revoke EMAIL        give or take the admin role (job dashboard at /admin/rq)
+    engage serve [--no-workers]            workers + app (what `make run` starts)
 
 Bad input exits with status 2 and the same message the web app would show.
 """
@@ -78,10 +79,24 @@ def _cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_admin(args: argparse.Namespace) -> int:
+    from engage_reflex.db import session_scope
+    from engage_reflex.services import users
+
+    with session_scope() as session:
+        if args.action == "grant":
+            view = users.grant_admin(session=session, email=args.email)
+        else:
+            view = users.revoke_admin(session=session, email=args.email)
+    role = "is an administrator" if view.is_admin else "is not an administrator"
+    print(f"{view.email} {role}.")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from engage_reflex import launcher
 
-    return launcher.serve(with_dashboard=not args.no_dashboard, with_workers=not args.no_workers)
+    return launcher.serve(with_workers=not args.no_workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,8 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("seed", help="load the public sample models").set_defaults(func=_cmd_seed)
 
+    p = sub.add_parser("admin", help="give or take the admin role (who may open the job dashboard)")
+    p.add_argument("action", choices=["grant", "revoke"])
+    p.add_argument("email", help="the account's email")
+    p.set_defaults(func=_cmd_admin)
+
     p = sub.add_parser("serve", help="start workers and the app; Ctrl-C stops them")
-    p.add_argument("--no-dashboard", action="store_true", help="do not start rq-dashboard")
+    # Kept so existing scripts still work: the job dashboard is now part of the app (/admin/rq).
+    p.add_argument("--no-dashboard", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-workers", action="store_true", help="do not start RQ workers (they run elsewhere)")
     p.set_defaults(func=_cmd_serve)
     return parser

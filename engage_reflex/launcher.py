@@ -1,15 +1,15 @@
 """`engage serve`: everything `make run` starts, under one Ctrl-C.
 
 It migrates the database, loads the sample models, then starts one `short` and one
-`long` RQ worker, rq-dashboard (behind a login) and the Reflex app in production
-mode, prints the URL and waits. Ctrl-C (or SIGTERM) stops every process it started.
-If any of them dies, the others are stopped too, so a half-running app never lingers.
+`long` RQ worker and the Reflex app in production mode, prints the URL and waits.
+The job dashboard (rq-dashboard) is part of the app, at /admin/rq, for administrators.
+Ctrl-C (or SIGTERM) stops every process it started. If any of them dies, the others are
+stopped too, so a half-running app never lingers.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from engage_reflex.services.admin import DASHBOARD_ROUTE
 from engage_reflex.settings import PROJECT_ROOT, UnsafeSecretError, ensure_secret, get_settings
 
 READY_TIMEOUT_S = 600  # a cold frontend build (bun install + vite) can take minutes
@@ -79,7 +80,7 @@ def _wait_until_ready(
     return False
 
 
-def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
+def serve(*, with_workers: bool = True) -> int:
     try:  # ENGAGE_SECRET_KEY, else the data directory's secret file, created on the first start
         secret = ensure_secret()
     except (UnsafeSecretError, OSError) as exc:
@@ -102,7 +103,7 @@ def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
         print(f"[engage] {line}", flush=True)
 
     env = dict(os.environ)
-    env["ENGAGE_SECRET_KEY"] = secret  # the app, the workers and the dashboard share it
+    env["ENGAGE_SECRET_KEY"] = secret  # the app and the workers share it
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     env.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
     env.setdefault("REFLEX_USE_SYSTEM_BUN", "true")
@@ -122,20 +123,6 @@ def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
         if with_workers:  # without: workers run elsewhere (other machines, or started apart)
             children.append(_spawn("short worker", [sys.executable, "-m", "jobs.worker", "short"], env))
             children.append(_spawn("long worker", [sys.executable, "-m", "jobs.worker", "long"], env))
-        if with_dashboard:
-            password = settings.dashboard_password or secrets.token_urlsafe(12)
-            dash_env = {
-                **env,
-                "RQ_DASHBOARD_USERNAME": settings.dashboard_user,
-                "RQ_DASHBOARD_PASSWORD": password,
-                "RQ_DASHBOARD_REDIS_URL": settings.redis_url,
-            }
-            children.append(_spawn(
-                "rq-dashboard",
-                [sys.executable, "-m", "rq_dashboard", "--bind", "127.0.0.1",
-                 "--port", str(settings.dashboard_port)],
-                dash_env,
-            ))
         children.append(_spawn(
             "app",
             [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
@@ -146,12 +133,8 @@ def serve(*, with_dashboard: bool = True, with_workers: bool = True) -> int:
         if not _wait_until_ready(url, children, stopping):
             return 0 if stopping.is_set() else 1
         print(f"Engage is ready at {url}", flush=True)
-        if with_dashboard:
-            print(
-                f"Operators: rq-dashboard at http://127.0.0.1:{settings.dashboard_port} "
-                f"(user {settings.dashboard_user!r}, password {password!r})",
-                flush=True,
-            )
+        print(f"Operators: the job dashboard is at {url}{DASHBOARD_ROUTE} (administrators: the first "
+              "account registered, or `engage admin grant EMAIL`).", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping.is_set():
             for name, proc in children:

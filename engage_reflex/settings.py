@@ -58,9 +58,6 @@ class Settings(BaseSettings):
     # The address planners open Engage at, for links in emails. Empty: http://localhost:<ENGAGE_PORT>.
     public_url: str = Field(default="", alias="ENGAGE_PUBLIC_URL")
     app_port: int = Field(default=3000, alias="ENGAGE_PORT")
-    dashboard_port: int = Field(default=9181, alias="ENGAGE_DASHBOARD_PORT")
-    dashboard_user: str = Field(default="admin", alias="ENGAGE_DASHBOARD_USER")
-    dashboard_password: str = Field(default="", alias="ENGAGE_DASHBOARD_PASSWORD")
     # The worker's caches of Calliope's built-in math and parsing grammars (jobs/warm_cache.py).
     warm_cache: bool = Field(default=True, alias="ENGAGE_WARM_CACHE")
     # How often an open runs page looks at the database for status changes.

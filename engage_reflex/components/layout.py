@@ -6,6 +6,7 @@ import functools
 
 import reflex as rx
 
+from engage_reflex.state.admin import JobDashboardState
 from engage_reflex.state.auth import AuthState
 
 APP_NAME = "Engage"
@@ -27,6 +28,9 @@ def nav_bar() -> rx.Component:
             rx.cond(
                 AuthState.user_email != "",
                 rx.hstack(
+                    rx.cond(AuthState.user_is_admin,
+                            rx.button(rx.icon("activity", size=16), "Job dashboard", id="nav-job-dashboard",
+                                      on_click=JobDashboardState.open_job_dashboard, variant="soft", size="2")),
                     rx.hstack(rx.icon("circle-user", size=18), rx.text(AuthState.user_email, size="2",
                                                                       id="nav-user"),
                               align="center", spacing="1", color=rx.color("gray", 11)),

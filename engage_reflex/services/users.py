@@ -1,10 +1,13 @@
-"""Accounts and login sessions: register, log in, look up the user behind a token, log out.
+"""Accounts and login sessions: register, log in, look up the user behind a token, log out; the admin role.
 
 The database keeps only the sha256 of each login token (the browser keeps the token), so a
 copy of the database does not let anyone in. Failed logins are recorded in `login_failures`,
 which every app process sees, to limit guessing per account and per client address. An
 unknown email costs the same bcrypt check as a wrong password, so timing does not tell which
 accounts exist.
+
+The first account registered becomes an administrator (it may open the job dashboard); the
+operator gives or takes the role with `engage admin grant|revoke EMAIL`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlmodel import Session, delete, select
 from engage_reflex.models import LoginSession, User
 from engage_reflex.models.users import LoginFailure
 from engage_reflex.schemas import UserView
-from engage_reflex.services.errors import EngageError
+from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.settings import get_settings
 
 SESSION_DAYS = 30
@@ -32,6 +35,8 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _LOGIN_FAILED = "The email or password is not right. Please check both and try again."
+# A password hash no password matches (the samples user's): such accounts are nobody's.
+UNUSABLE_PASSWORD_PREFIX = "!"
 
 
 def _view(user: User) -> UserView:
@@ -91,7 +96,8 @@ def register(*, session: Session, email: str, password: str, display_name: str =
         raise EngageError("Please shorten your name to at most 120 characters.")
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise EngageError(f"There is already an account for {email}. Log in instead, or use another email.")
-    user = User(email=email, display_name=display_name, password_hash=hash_password(password))
+    user = User(email=email, display_name=display_name, password_hash=hash_password(password),
+                is_admin=_no_one_can_log_in_yet(session))
     session.add(user)
     try:
         session.commit()
@@ -99,6 +105,48 @@ def register(*, session: Session, email: str, password: str, display_name: str =
         session.rollback()
         raise EngageError(f"There is already an account for {email}. Log in instead, or use another email.")
     session.refresh(user)
+    return _view(user)
+
+
+def _no_one_can_log_in_yet(session: Session) -> bool:
+    """True before the first real account: only accounts with an unusable password (the samples user) exist."""
+    usable = select(User.id).where(User.password_hash.not_like(f"{UNUSABLE_PASSWORD_PREFIX}%")).limit(1)
+    return session.exec(usable).first() is None
+
+
+def _user_by_email(session: Session, email: str) -> User:
+    email = normalise_email(email)
+    user = session.exec(select(User).where(User.email == email)).first() if email else None
+    if user is None:
+        raise NotFound(f"There is no account for “{email}”. Check the spelling, or ask the person to "
+                       "register first.")
+    return user
+
+
+def grant_admin(*, session: Session, email: str) -> UserView:
+    """Give the account the admin role (nothing changes if it has it). Does not commit."""
+    user = _user_by_email(session, email)
+    if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX):
+        raise EngageError(f"Nobody can log in as {user.email}, so it cannot be an administrator. "
+                          "Choose the account of a person.")
+    user.is_admin = True
+    session.add(user)
+    session.flush()
+    return _view(user)
+
+
+def revoke_admin(*, session: Session, email: str) -> UserView:
+    """Take the admin role from the account; the last administrator keeps it. Does not commit."""
+    user = _user_by_email(session, email)
+    if not user.is_admin:
+        return _view(user)
+    others = session.exec(select(User.id).where(User.is_admin, User.id != user.id).limit(1)).first()
+    if others is None:
+        raise EngageError(f"{user.email} is the only administrator. Give another account the role first "
+                          "(`engage admin grant EMAIL`), then take it from this one.")
+    user.is_admin = False
+    session.add(user)
+    session.flush()
     return _view(user)
 
 

@@ -80,17 +80,20 @@ class AuthState(rx.State):
     # sync: logging out in one tab logs out the others.
     auth_token: str = rx.LocalStorage(name="engage_auth_token", sync=True)
     user_email: str = ""
+    user_is_admin: bool = False  # shows the Job dashboard button (the dashboard checks again itself)
 
     def _current_user(self) -> UserView | None:
         """Blocking: only for code already off the event loop (see _current_user_async)."""
         user = lookup_user(self.auth_token)
         self.user_email = user.email if user else ""
+        self.user_is_admin = bool(user and user.is_admin)
         return user
 
     async def _current_user_async(self) -> UserView | None:
         """The logged-in user, looked up in a worker thread (the database is off the event loop)."""
         user = await rx.run_in_thread(functools.partial(lookup_user, self.auth_token))
         self.user_email = user.email if user else ""
+        self.user_is_admin = bool(user and user.is_admin)
         return user
 
     async def _call(self, service, /, **kwargs):
@@ -110,7 +113,7 @@ class AuthState(rx.State):
         async with self:
             token = self.auth_token
             self.auth_token = ""
-            self.user_email = ""
+            self.user_email, self.user_is_admin = "", False
         if token:  # the database work off the event loop
             await rx.run_in_thread(functools.partial(end_session, token))
         return [rx.redirect(LOGIN_ROUTE), rx.toast.info("You are logged out.")]
