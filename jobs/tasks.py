@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from rq import get_current_job
+from sqlmodel import select
 from rq.timeouts import JobTimeoutException
 
 from engage_reflex.db import session_scope
@@ -126,7 +127,10 @@ def build_run(run_id: int) -> str:
     try:
         model_def = _export(run_id)
         timings["export_s"] = time.monotonic() - t0
-        input_hash = model_def.input_hash()
+        input_hash = _versioned_hash(model_def.input_hash())
+        reused = _reuse(run_id, input_hash, t0)
+        if reused:
+            return reused
 
         directory = run_dir(run_id)
         shutil.rmtree(directory, ignore_errors=True)
@@ -253,6 +257,47 @@ def solved_message(work_s: float, wait_s: float, objective: float | None) -> str
     if objective is not None:
         details.append(f"objective {objective:.7g}")
     return f"Solved in {work_s:.1f} s" + (f" ({'; '.join(details)})." if details else ".")
+
+
+def _versioned_hash(definition_hash: str) -> str:
+    """The run's inputs (definition, data, run options, solver) and the Calliope that solves them."""
+    import hashlib
+
+    import calliope
+
+    return hashlib.sha256(f"calliope {calliope.__version__}\0{definition_hash}".encode()).hexdigest()
+
+
+def _reuse(run_id: int, input_hash: str, t0: float) -> str | None:
+    """Answer the run from a succeeded run of the same model with the same inputs, unless the
+    planner asked to solve again: its results are copied (each run owns its files). None: solve."""
+    with session_scope() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.solve_again:
+            return None
+        source = session.exec(select(Run).where(
+            Run.model_id == run.model_id, Run.input_hash == input_hash, Run.id != run_id,
+            Run.status == RunStatus.succeeded.value, Run.artefact_dir != "").order_by(Run.id.desc())).first()
+        if source is None or not (get_settings().data_dir / source.artefact_dir).is_dir():
+            return None
+        source_id, objective, termination = source.id, source.objective, source.termination
+        artefacts, artefact_dir, log = dict(source.artefacts or {}), source.artefact_dir, source.log
+    target = run_dir(run_id) / "results"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(get_settings().data_dir / artefact_dir, target)
+    seconds = round(time.monotonic() - t0, 3)
+    message = (f"Reused the results of run #{source_id}: same inputs, solver and Calliope version "
+               f"(answered in {seconds:.1f} s; objective {objective:.7g}).")
+    with session_scope() as session:
+        applied = succeed_run(session=session, run_id=run_id, progress=100, message=message, termination=termination,
+                              objective=objective, input_hash=input_hash, reused_from_id=source_id,
+                              timings={"total_s": seconds, "reused_from": source_id}, log=log,
+                              artefact_dir=_relative_to_data_dir(target), artefacts=artefacts,
+                              finished_at=utcnow())
+    if not applied:
+        shutil.rmtree(target, ignore_errors=True)
+        return "skipped: cancelled while preparing"
+    return _finish(run_id, f"succeeded: reused run {source_id}")
 
 
 def _relative_to_data_dir(path: Path) -> str:

@@ -56,6 +56,10 @@ class Run(SQLModel, table=True):
     objective: float | None = None
     rq_job_id: str | None = Field(default=None, max_length=100)
     input_hash: str = Field(default="", max_length=64, index=True)
+    # The planner asked to solve even if a run with the same inputs already succeeded (no reuse).
+    solve_again: bool = Field(default=False)
+    # The succeeded run whose results answered this one (same inputs, solver and Calliope version).
+    reused_from_id: int | None = Field(default=None)
     # Directory (under the data dir) with model.nc and the tidy result tables.
     artefact_dir: str = Field(default="", max_length=500)
     artefacts: dict = json_field(dict)

@@ -119,6 +119,7 @@ class RunView:
     # The run's definition as a zip for `calliope run` is among its results.
     has_inputs: bool = False
     notes: str = ""
+    reused_from: int | None = None  # the run whose results answered this one
 
 
 @dataclasses.dataclass(frozen=True)

@@ -187,7 +187,7 @@ def _validate_period(session: Session, user_id: int, scenario_id: int, subset_st
 # --- starting a run -------------------------------------------------------------------------
 
 def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subset_start: str | None,
-              subset_end: str | None, resample: str | None, notes: str = "") -> RunView:
+              subset_end: str | None, resample: str | None, notes: str = "", solve_again: bool = False) -> RunView:
     """Validate, record a queued run, and hand it to the `short` queue.
 
     Raises EngageError for bad input. If Redis cannot take the job, the run is recorded as
@@ -211,7 +211,8 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
         raise EngageError(f"The run's notes are {len(notes):,} characters long; keep them to {NOTES_MAX:,}.")
 
     window = get_settings().duplicate_run_seconds
-    key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample)
+    key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample,
+                             "again" if solve_again else "")
     guarded = window > 0
     if guarded:
         try:
@@ -231,7 +232,8 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     now = utcnow()
     run = Run(model_id=scenario.model_id, scenario_id=scenario.id, user_id=user_id, solver=chosen_solver,
               subset_start=start, subset_end=end, resample=chosen_resample, status=RunStatus.queued,
-              progress=0, message="Waiting for a worker", created_at=now, queued_at=now, notes=notes)
+              progress=0, message="Waiting for a worker", created_at=now, queued_at=now, notes=notes,
+              solve_again=bool(solve_again))
     try:
         session.add(run)
         session.flush()
@@ -386,6 +388,7 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         created_at=_iso(run.created_at), finished_at=_iso(run.finished_at), duration_s=duration,
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
         has_inputs=has_results and "inputs" in (run.artefacts or {}), notes=run.notes or "",
+        reused_from=run.reused_from_id,
     )
 
 
@@ -536,6 +539,14 @@ def delete_run(*, session: Session, user_id: int, run_id: int) -> tuple[int, lis
     session.delete(run)
     session.flush()
     return run_id, folders
+
+
+def solve_again(*, session: Session, user_id: int, run_id: int) -> RunView:
+    """A run answered from an earlier run's results, solved anew anyway (same options)."""
+    run = _get_visible_run(session, user_id, run_id)
+    return start_run(session=session, user_id=user_id, scenario_id=run.scenario_id, solver=run.solver,
+                     subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample,
+                     notes=f"Solved again instead of reusing run #{run.reused_from_id}.", solve_again=True)
 
 
 # --- cancelling -----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class RunRow:
     out_of_date: bool = False
     edits_since: str = ""
     notes: str = ""
+    reused_from: int = 0  # answered from this run's results (0: solved itself)
 
 
 def _row(run: RunView) -> RunRow:
@@ -60,7 +61,7 @@ def _row(run: RunView) -> RunRow:
         span=span, has_results=bool(run.has_results and run.status == "succeeded"),
         active=run.status not in TERMINAL, out_of_date=run.is_out_of_date,
         edits_since=(f"{run.edits_since} edit{'s' if run.edits_since != 1 else ''} since" if run.edits_since else ""),
-        notes=run.notes,
+        notes=run.notes, reused_from=run.reused_from or 0,
     )
 
 
@@ -82,13 +83,14 @@ def cancel_run(token: str, run_id: int) -> None:
         runs.cancel_run(session=session, user_id=user.id, run_id=run_id)
 
 
-def rerun_run(token: str, run_id: int) -> RunView:
-    """Start an out-of-date run again with the current inputs; EngageError says why not. Blocking."""
+def rerun_run(token: str, run_id: int, service=runs.rerun) -> RunView:
+    """Start a run again (`runs.rerun`: current inputs; `runs.solve_again`: no reuse); EngageError says
+    why not. Blocking."""
     user = lookup_user(token)
     if user is None:
         raise EngageError("Please log in again to rerun this run.")
     with session_scope() as session:
-        return runs.rerun(session=session, user_id=user.id, run_id=run_id)
+        return service(session=session, user_id=user.id, run_id=run_id)
 
 
 def delete_run(token: str, run_id: int) -> None:
@@ -151,6 +153,14 @@ class RunsState(AuthState):
             return rx.toast.error(exc.message, duration=10000)
         return [RunsState.load, rx.toast.success(f"Run #{new.id} solves the current inputs (as run #{run_id} did "
                                                  "before the changes).")]
+
+    @rx.event
+    async def solve_again(self, run_id: int):
+        try:
+            new = await rx.run_in_thread(functools.partial(rerun_run, self.auth_token, int(run_id), runs.solve_again))
+        except EngageError as exc:
+            return rx.toast.error(exc.message, duration=10000)
+        return [RunsState.load, rx.toast.success(f"Run #{new.id} solves run #{run_id}'s inputs anew.")]
 
     @rx.event
     def ask_delete(self, run_id: int):
