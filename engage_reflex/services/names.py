@@ -51,3 +51,8 @@ def check_color(raw: object) -> str:
     if text and not _COLOR.fullmatch(text):
         raise EngageError(f"“{text}” is not a colour: use the form #rrggbb, e.g. #1f77b4.")
     return text.lower()
+
+
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """"1 node", "3 nodes", "2 nodes and links" (plural_form when adding "s" is wrong)."""
+    return f"{n} {word}" if n == 1 else f"{n} {plural_form or word + 's'}"

@@ -48,7 +48,7 @@ from engage_reflex.schemas.nodes import (
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
-from engage_reflex.services.names import check_calliope_name
+from engage_reflex.services.names import check_calliope_name, plural
 
 # Same order as the model overview (services/models.py): what a planner places first.
 BASE_TECH_ORDER = {"supply": 0, "conversion": 1, "storage": 2, "transmission": 3, "demand": 4}
@@ -77,12 +77,9 @@ def _tech_order(tech: Technology) -> tuple:
     return BASE_TECH_ORDER.get(_base(tech), 9), _label(tech).lower(), tech.id
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
 
 def _own_values(n: int) -> str:
-    return _plural(n, "own value")
+    return plural(n, "own value")
 
 
 def _location(session: Session, model_id: int, location_id: int) -> Location:
@@ -277,7 +274,7 @@ def place_tech_everywhere(*, session: Session, user_id: int | None, model_id: in
         return BulkChange(count=0, overrides=0, message=f"“{_label(tech)}” is already at every location{where}.")
     session.add_all([Node(model_id=model_id, location_id=loc_id, technology_id=tech.id) for loc_id in missing])
     session.flush()
-    detail = f"Placed “{_label(tech)}” at {_plural(len(missing), 'location')}{where}"
+    detail = f"Placed “{_label(tech)}” at {plural(len(missing), 'location')}{where}"
     record_change(session=session, model=model, user_id=user_id, action="nodes.placed", detail=detail)
     return BulkChange(count=len(missing), overrides=0, message=detail + ".")
 
@@ -294,7 +291,7 @@ def remove_tech_everywhere(*, session: Session, user_id: int | None, model_id: i
         return BulkChange(count=0, overrides=0, message=f"“{_label(tech)}” is not placed at any location{where}.")
     overrides = sum(_override_counts(session, node_ids, model_id=model_id).values())
     _delete_nodes(session, node_ids)
-    detail = f"Removed “{_label(tech)}” from {_plural(len(node_ids), 'location')}{where}"
+    detail = f"Removed “{_label(tech)}” from {plural(len(node_ids), 'location')}{where}"
     if overrides:
         detail += f" with {_own_values(overrides)} of those nodes"
     record_change(session=session, model=model, user_id=user_id, action="nodes.removed", detail=detail)
@@ -317,7 +314,7 @@ def place_all_at_location(*, session: Session, user_id: int | None, model_id: in
                           message=f"Every technology{_where(tech_filter)} is already at “{location.name}”.")
     session.add_all([Node(model_id=model_id, location_id=location.id, technology_id=t.id) for t in missing])
     session.flush()
-    detail = f"Placed {_plural(len(missing), 'technology', 'technologies')} at “{location.name}”"
+    detail = f"Placed {plural(len(missing), 'technology', 'technologies')} at “{location.name}”"
     record_change(session=session, model=model, user_id=user_id, action="nodes.placed", detail=detail)
     return BulkChange(count=len(missing), overrides=0, message=detail + ".")
 

@@ -50,6 +50,7 @@ from engage_reflex.schemas.scenarios import (
 from engage_reflex.services import group_constraints
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.activity import record_change
+from engage_reflex.services.names import plural
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.periods import parse_date, parse_resample
 
@@ -108,9 +109,6 @@ def _check_name(session: Session, model_id: int, raw: object, exclude: int | Non
         raise EngageError(f"This model already has a scenario called “{name}”. Choose another name.")
     return name
 
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def _off_counts(session: Session, scenario_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
@@ -215,7 +213,7 @@ def delete_scenario(*, session: Session, user_id: int | None, scenario_id: int) 
     session.delete(scenario)
     session.flush()
     record_change(session=session, model=model, user_id=user_id, action="deleted scenario",
-                  detail=name + (f" and {_plural(runs, 'run')}" if runs else ""))
+                  detail=name + (f" and {plural(runs, 'run')}" if runs else ""))
     return DeletedScenario(id=scenario_id, name=name, runs_deleted=runs, run_folders=tuple(folders))
 
 
@@ -294,7 +292,7 @@ def _switched(session: Session, user_id, scenario: Scenario, model: EnergyModel,
     record_change(session=session, model=model, user_id=user_id, action=f"switched {state} in scenario",
                   detail=f"{scenario.name}: {what}")
     return SwitchChange(changed=changed, active=active,
-                        message=f"Switched {state} {_plural(changed, 'node or link', 'nodes and links')} "
+                        message=f"Switched {state} {plural(changed, 'node or link', 'nodes and links')} "
                                 f"in “{scenario.name}”.")
 
 
@@ -317,7 +315,7 @@ def switch_filtered(*, session: Session, user_id: int | None, scenario_id: int, 
     rows = [r for r in _all_rows(session, scenario) if _matches(r, location_filter, tech_filter, base_tech, state)]
     if not rows:
         raise EngageError("No node or link matches the filter, so nothing was switched.")
-    return _switched(session, user_id, scenario, model, rows, active, _plural(len(rows), "filtered row"))
+    return _switched(session, user_id, scenario, model, rows, active, plural(len(rows), "filtered row"))
 
 
 def switch_location(*, session: Session, user_id: int | None, scenario_id: int, location_id: int,

@@ -26,7 +26,7 @@ from engage_reflex.schemas.techs import TechEditorView, TechSummary, TechUsage
 from engage_reflex.services import access, activity
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.scenarios import rename_in_constraints
-from engage_reflex.services.names import check_calliope_name, check_color
+from engage_reflex.services.names import check_calliope_name, check_color, plural
 
 BASE_TECHS = ("supply", "demand", "storage", "conversion", "transmission")
 # One line per base tech for the "New technology" dialog.
@@ -53,9 +53,6 @@ def _base(tech: Technology) -> str:
 def _label(tech: Technology) -> str:
     return tech.display_name or tech.name
 
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def _tech_in_model(session: Session, model_id: int, tech_id: int) -> Technology:
@@ -243,11 +240,11 @@ def update_tech(*, session: Session, user_id: int | None, model_id: int, tech_id
         nodes = session.exec(select(func.count()).select_from(Node).where(Node.technology_id == tech.id)).one()
         links = session.exec(select(func.count()).select_from(Link).where(Link.technology_id == tech.id)).one()
         if new_base == "transmission" and nodes:
-            raise EngageError(f"“{_label(tech)}” is placed at {_plural(nodes, 'location')}; a transmission "
+            raise EngageError(f"“{_label(tech)}” is placed at {plural(nodes, 'location')}; a transmission "
                               "technology is placed as links between two locations instead. Remove it from "
                               "those locations first (Nodes & links).")
         if before == "transmission" and links:
-            raise EngageError(f"“{_label(tech)}” is used by {_plural(links, 'link')}; only a transmission "
+            raise EngageError(f"“{_label(tech)}” is used by {plural(links, 'link')}; only a transmission "
                               "technology can link two locations. Delete those links first (Nodes & links).")
     changes = []
     if name != tech.name:
@@ -275,9 +272,9 @@ def tech_usage(*, session: Session, user_id: int | None, model_id: int, tech_id:
     if nodes or links:
         parts = []
         if nodes:
-            parts.append(f"placed at {_plural(nodes, 'location')}")
+            parts.append(f"placed at {plural(nodes, 'location')}")
         if links:
-            parts.append(f"used by {_plural(links, 'link')}")
+            parts.append(f"used by {plural(links, 'link')}")
         message = f"“{_label(tech)}” is {' and '.join(parts)}; deleting it removes them."
     else:
         message = f"“{_label(tech)}” is not placed anywhere; deleting it removes it and its parameters."
@@ -308,9 +305,9 @@ def delete_tech(*, session: Session, user_id: int | None, model_id: int, tech_id
     session.flush()
     extra = []
     if usage.node_count:
-        extra.append(_plural(usage.node_count, "placement"))
+        extra.append(plural(usage.node_count, "placement"))
     if usage.link_count:
-        extra.append(_plural(usage.link_count, "link"))
+        extra.append(plural(usage.link_count, "link"))
     activity.record_change(session=session, model=model, user_id=user_id, action="tech_deleted",
                            detail=f"Deleted technology “{usage.name}”" + (f" with {' and '.join(extra)}" if extra else ""))
     return usage

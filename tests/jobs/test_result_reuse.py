@@ -40,6 +40,10 @@ def test_same_inputs_reuse_results_and_solve_again_solves(db_url, session, redis
     assert runs.run_artefact(session=session, user_id=planner.id, run_id=second.id, name="netcdf").is_file()
     shown = runs.get_run(session=session, user_id=planner.id, run_id=second.id)
     assert shown.reused_from == first.id and shown.has_results
+    from engage_reflex.services import results
+
+    page = results.load_results(session=session, user_id=planner.id, run_id=second.id)  # what its page shows
+    assert not page.capacity.empty and page.run.reused_from == first.id
 
     third = runs.solve_again(session=session, user_id=planner.id, run_id=second.id)
     solved, _, _ = watch_run(db_url, third.id, start_worker("short", "long"))
