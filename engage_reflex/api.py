@@ -15,7 +15,8 @@ from engage_reflex.db import session_scope
 from engage_reflex.services import admin, archives, downloads, runs
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
-MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv", ".log": "text/plain; charset=utf-8"}
+MEDIA_TYPES = {".nc": "application/x-netcdf", ".csv": "text/csv", ".log": "text/plain; charset=utf-8",
+               ".zip": "application/zip"}
 
 
 def download_artefact(request: Request) -> Response:
@@ -33,7 +34,8 @@ def download_artefact(request: Request) -> Response:
         return PlainTextResponse(exc.message, status_code=403, headers={"Cache-Control": "no-store"})
     slug = re.sub(r"[^A-Za-z0-9]+", "-", run.model_name).strip("-").lower() or "model"
     # The signed link is a credential for a few minutes: keep it out of caches and referrers.
-    return FileResponse(path, filename=f"{slug}-run-{run_id}{path.suffix}",
+    kind = f"-{name}" if path.suffix == ".zip" else ""  # the inputs and the outputs zip
+    return FileResponse(path, filename=f"{slug}-run-{run_id}{kind}{path.suffix}",
                         media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 

@@ -43,7 +43,7 @@ from engage_reflex.services.runs import (
     utcnow,
 )
 from engage_reflex.settings import get_settings
-from jobs import calliope_runner
+from jobs import calliope_runner, run_outputs
 from jobs.calliope_runner import INPUTS_PICKLE, ModelReadError, time_limit_message
 
 LOGGER = logging.getLogger(__name__)
@@ -60,6 +60,27 @@ def _inputs_zip(directory: Path, results: Path | None) -> dict[str, str]:
         return {}
     zip_folder(folder=directory / MODEL_DIR, target=results / INPUTS_ZIP, top=MODEL_DIR)
     return {"inputs": INPUTS_ZIP}
+
+
+def _outputs_zip(model, results: Path | None) -> dict[str, str]:
+    """Every result as a tidy CSV, zipped with a README (the "outputs" download). A failure here
+    costs the planner that download only, never the solved run."""
+    if results is None:
+        return {}
+    try:
+        return {"outputs": run_outputs.write_outputs_zip(model, results)}
+    except JobTimeoutException:
+        raise
+    except Exception:
+        LOGGER.exception("could not write the outputs zip into %s", results)
+        return {}
+
+
+def _problem_size(model) -> dict[str, int]:
+    try:
+        return run_outputs.problem_size(model)
+    except Exception:  # not built (e.g. failed early): nothing to learn from for estimates
+        return {}
 
 
 def run_dir(run_id: int) -> Path:
@@ -226,11 +247,12 @@ def solve_run(run_id: int) -> str:
     timings = {**build_timings, "load_s": round(load_s, 3), **outcome.timings,
                "solve_job_s": round(time.monotonic() - t0, 3),
                "solve_job_cpu_s": round(time.process_time() - cpu0, 3)}
+    size = _problem_size(model)
     if not outcome.ok:
         message = outcome.message
         if "time limit" in outcome.termination:  # HiGHS stopped itself on the job's budget
             message = time_limit_message(timeout)
-        _fail(run_id, message, log=outcome.log, termination=outcome.termination, timings=timings)
+        _fail(run_id, message, log=outcome.log, termination=outcome.termination, timings=timings, size=size)
         return _finish(run_id, f"failed: {outcome.termination}")
 
     finished = utcnow()
@@ -239,9 +261,10 @@ def solve_run(run_id: int) -> str:
     wait = float(build_timings.get("build_wait_s", 0.0)) + solve_wait_s
     timings.update(solve_wait_s=solve_wait_s, wait_s=round(wait, 3), total_s=round(work, 3))
     message = solved_message(work, wait, outcome.objective)
-    artefacts = {**outcome.artefacts, **_inputs_zip(directory, outcome.results_dir)}
+    artefacts = {**outcome.artefacts, **_inputs_zip(directory, outcome.results_dir),
+                 **_outputs_zip(model, outcome.results_dir)}
     with session_scope() as session:
-        applied = succeed_run(session=session, run_id=run_id, progress=100, message=message,
+        applied = succeed_run(session=session, run_id=run_id, progress=100, message=message, size=size,
                               termination=outcome.termination, objective=outcome.objective, timings=timings,
                               log=outcome.log, artefact_dir=_relative_to_data_dir(outcome.results_dir),
                               artefacts=artefacts, finished_at=finished)
@@ -329,7 +352,7 @@ def _export(run_id: int):
         subset = (run.subset_start, run.subset_end) if run.subset_start and run.subset_end else None
         return calliope_io.export_scenario(
             session=session, scenario_id=run.scenario_id, subset=subset, resample=run.resample,
-            solver=str(getattr(run.solver, "value", run.solver)),
+            solver=str(getattr(run.solver, "value", run.solver)), cluster_days=run.cluster_days,
         )
 
 

@@ -44,6 +44,8 @@ class Run(SQLModel, table=True):
     subset_start: str | None = Field(default=None, max_length=40)
     subset_end: str | None = Field(default=None, max_length=40)
     resample: str | None = Field(default=None, max_length=20)
+    # Solve this many representative days instead of every day (time clustering; None: every day).
+    cluster_days: int | None = Field(default=None)
     status: RunStatus = Field(
         default=RunStatus.queued, sa_type=String(20), nullable=False, index=True
     )
@@ -64,6 +66,8 @@ class Run(SQLModel, table=True):
     artefact_dir: str = Field(default="", max_length=500)
     artefacts: dict = json_field(dict)
     timings: dict = json_field(dict)
+    # The optimisation problem's size once built (timesteps, variables, constraints), for estimates.
+    size: dict = json_field(dict)
     # Set when the model changed after this run was started.
     is_out_of_date: bool = Field(default=False)
     created_at: datetime = created_at_field()

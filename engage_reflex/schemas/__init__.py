@@ -118,8 +118,10 @@ class RunView:
     edits_since: int = 0
     # The run's definition as a zip for `calliope run` is among its results.
     has_inputs: bool = False
+    has_outputs: bool = False  # every result as tidy CSVs in a zip ("outputs")
     notes: str = ""
     reused_from: int | None = None  # the run whose results answered this one
+    cluster_days: int | None = None  # solved as this many representative days (None: every day)
 
 
 @dataclasses.dataclass(frozen=True)

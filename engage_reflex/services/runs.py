@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
 from engage_reflex.schemas import RunView
-from engage_reflex.services import coverage
+from engage_reflex.services import clustering, coverage
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import can_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
@@ -187,7 +187,8 @@ def _validate_period(session: Session, user_id: int, scenario_id: int, subset_st
 # --- starting a run -------------------------------------------------------------------------
 
 def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subset_start: str | None,
-              subset_end: str | None, resample: str | None, notes: str = "", solve_again: bool = False) -> RunView:
+              subset_end: str | None, resample: str | None, notes: str = "", solve_again: bool = False,
+              cluster_days: int | str | None = None) -> RunView:
     """Validate, record a queued run, and hand it to the `short` queue.
 
     Raises EngageError for bad input. If Redis cannot take the job, the run is recorded as
@@ -206,13 +207,15 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     chosen_solver = _parse_solver(solver)
     start, end = _validate_period(session, user_id, scenario.id, subset_start, subset_end)
     chosen_resample = parse_resample(resample)
+    clusters = clustering.check_cluster_days(
+        cluster_days, (date.fromisoformat(end) - date.fromisoformat(start)).days + 1 if start and end else None)
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
         raise EngageError(f"The run's notes are {len(notes):,} characters long; keep them to {NOTES_MAX:,}.")
 
     window = get_settings().duplicate_run_seconds
     key = jobqueue.start_key(user_id, scenario.id, chosen_solver.value, start, end, chosen_resample,
-                             "again" if solve_again else "")
+                             "again" if solve_again else "", clusters or "")
     guarded = window > 0
     if guarded:
         try:
@@ -231,7 +234,8 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
 
     now = utcnow()
     run = Run(model_id=scenario.model_id, scenario_id=scenario.id, user_id=user_id, solver=chosen_solver,
-              subset_start=start, subset_end=end, resample=chosen_resample, status=RunStatus.queued,
+              subset_start=start, subset_end=end, resample=chosen_resample, cluster_days=clusters,
+              status=RunStatus.queued,
               progress=0, message="Waiting for a worker", created_at=now, queued_at=now, notes=notes,
               solve_again=bool(solve_again))
     try:
@@ -388,7 +392,8 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         created_at=_iso(run.created_at), finished_at=_iso(run.finished_at), duration_s=duration,
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
         has_inputs=has_results and "inputs" in (run.artefacts or {}), notes=run.notes or "",
-        reused_from=run.reused_from_id,
+        has_outputs=has_results and "outputs" in (run.artefacts or {}),
+        reused_from=run.reused_from_id, cluster_days=run.cluster_days,
     )
 
 
@@ -525,6 +530,7 @@ def rerun(*, session: Session, user_id: int, run_id: int) -> RunView:
         raise EngageError(f"Run #{run.id} has not finished yet. Wait for it or cancel it, then rerun it.")
     return start_run(session=session, user_id=user_id, scenario_id=run.scenario_id, solver=run.solver,
                      subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample,
+                     cluster_days=run.cluster_days,
                      notes=f"Rerun of #{run.id} with current inputs. {run.notes or ''}".strip()[:NOTES_MAX])
 
 
@@ -546,6 +552,7 @@ def solve_again(*, session: Session, user_id: int, run_id: int) -> RunView:
     run = _get_visible_run(session, user_id, run_id)
     return start_run(session=session, user_id=user_id, scenario_id=run.scenario_id, solver=run.solver,
                      subset_start=run.subset_start, subset_end=run.subset_end, resample=run.resample,
+                     cluster_days=run.cluster_days,
                      notes=f"Solved again instead of reusing run #{run.reused_from_id}.", solve_again=True)
 
 

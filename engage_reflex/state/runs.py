@@ -53,6 +53,8 @@ def _row(run: RunView) -> RunRow:
     span = run.subset_start if run.subset_start == run.subset_end else f"{run.subset_start} → {run.subset_end}"
     if run.resample:
         span += f", every {run.resample}"
+    if run.cluster_days:
+        span += f", as {run.cluster_days} representative day{'s' if run.cluster_days != 1 else ''}"
     created = run.created_at[:16].replace("T", " ") + " UTC" if run.created_at else ""
     return RunRow(
         id=run.id, status=run.status, progress=int(run.progress or 0), message=run.message or "",

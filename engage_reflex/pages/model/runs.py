@@ -8,6 +8,7 @@ from engage_reflex.components.feedback import empty_state, error_callout, status
 from engage_reflex.components.layout import loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
 from engage_reflex.components.check_panel import finding_item
+from engage_reflex.state.model.run_estimate import RunEstimateState
 from engage_reflex.state.model.runs import NO_RESAMPLING, RunFormState
 from engage_reflex.state.runs import RunRow, RunsState
 
@@ -22,6 +23,11 @@ RESAMPLING = [
     ("6h", "Every 6 hours"),
     ("1D", "Daily"),
 ]
+
+
+def _estimated(handler) -> list:
+    """A form field's change, then the run's size estimate again."""
+    return [handler, RunEstimateState.refresh]
 
 
 def labelled(label: str, control: rx.Component, hint: rx.Component | str = "", html_for: str = "") -> rx.Component:
@@ -48,31 +54,41 @@ def run_form() -> rx.Component:
         "Run a scenario",
         rx.grid(
             labelled("Scenario", rx.select(RunFormState.scenario_names, value=RunFormState.scenario,
-                                           on_change=RunFormState.set_scenario, width="100%", id="run-scenario",
+                                           on_change=_estimated(RunFormState.set_scenario), width="100%", id="run-scenario",
                                            custom_attrs={"aria-label": "Scenario"}),
                      html_for="run-scenario"),
             labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], RunFormState.solver,
-                                      RunFormState.set_solver, "run-solver", "Solver"), solver_hint,
+                                      _estimated(RunFormState.set_solver), "run-solver", "Solver"), solver_hint,
                      html_for="run-solver"),
             labelled("Start date", rx.input(type="date", value=RunFormState.start, min=RunFormState.time_start,
-                                            max=RunFormState.time_end, on_change=RunFormState.set_start,
+                                            max=RunFormState.time_end, on_change=_estimated(RunFormState.set_start),
                                             id="run-start", width="100%", debounce_timeout=0,
                                             aria_label="Start date"),
                      html_for="run-start"),
             labelled("End date (included)", rx.input(type="date", value=RunFormState.end, min=RunFormState.start,
-                                                     max=RunFormState.time_end, on_change=RunFormState.set_end,
+                                                     max=RunFormState.time_end, on_change=_estimated(RunFormState.set_end),
                                                      id="run-end", width="100%", debounce_timeout=0,
                                                      aria_label="End date (included)"),
                      html_for="run-end"),
-            labelled("Time steps", choice(RESAMPLING, RunFormState.resample, RunFormState.set_resample, "run-resample",
+            labelled("Time steps", choice(RESAMPLING, RunFormState.resample,
+                                          _estimated(RunFormState.set_resample), "run-resample",
                                           "Time steps"),
                      "Longer steps solve faster but smooth out peaks.", html_for="run-resample"),
+            labelled("Representative days (optional)",
+                     rx.input(type="number", min=1, step=1, value=RunFormState.cluster_days, id="run-cluster-days",
+                              on_change=_estimated(RunFormState.set_cluster_days),
+                              debounce_timeout=300, placeholder="Every day", width="100%",
+                              aria_label="Representative days (optional)"),
+                     "Solve only this many typical days, picked from the period by similarity of all "
+                     "timeseries (tsam), each weighted by the days it stands for. Much faster for long "
+                     "periods; results are an approximation. Empty: every day.", html_for="run-cluster-days"),
             columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
         ),
         labelled("Notes (optional)", rx.text_area(value=RunFormState.notes, on_change=RunFormState.set_notes,
                                                   id="run-notes", rows="2", width="100%", debounce_timeout=300,
                                                   placeholder="Why this run, e.g. “cheaper batteries”"),
                  "Shown with the run in the list below.", html_for="run-notes"),
+        estimate_line(),
         model_check_panel(),
         coverage_panel(),
         rx.hstack(
@@ -87,6 +103,19 @@ def run_form() -> rx.Component:
             align="end", width="100%", spacing="4",
         ),
         icon="play",
+    )
+
+
+def estimate_line() -> rx.Component:
+    """How big the run will be and how long it should take (from past runs), before Run is pressed."""
+    return rx.cond(
+        RunEstimateState.estimate != "",
+        rx.hstack(rx.icon(rx.cond(RunEstimateState.estimate_problem, "triangle-alert", "gauge"), size=16,
+                          color=rx.cond(RunEstimateState.estimate_problem, rx.color("amber", 11),
+                                        rx.color("gray", 11))),
+                  rx.text(rx.text("Run size: ", weight="medium", as_="span"), RunEstimateState.estimate, size="2",
+                          id="run-estimate"),
+                  align="center", spacing="2", custom_attrs={"role": "status", "aria-live": "polite"}),
     )
 
 
@@ -253,7 +282,7 @@ def runs_list() -> rx.Component:
     )
 
 
-@editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load])
+@editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load, RunEstimateState.refresh])
 def model_runs_page() -> rx.Component:
     return rx.cond(
         RunFormState.loaded,

@@ -29,7 +29,7 @@ from engage_reflex.models import (
     Timeseries,
 )
 from engage_reflex.models.series_blob import unpack_stored
-from engage_reflex.services import access, group_constraints
+from engage_reflex.services import access, clustering, group_constraints
 from engage_reflex.services.calliope_io.scenarios import _apply_scenario
 from engage_reflex.services.calliope_io.values import (
     CARRIER_KEYS,
@@ -103,8 +103,10 @@ def export_scenario(
     subset: tuple[str, str] | None = None,
     resample: str | None = None,
     solver: str = "highs",
+    cluster_days: int | None = None,
 ) -> ModelDefinition:
-    """Rebuild the Calliope definition of a scenario from the database."""
+    """Rebuild the Calliope definition of a scenario from the database; with `cluster_days`, the
+    run's days are clustered into that many representative days (services/clustering.py)."""
     scenario = session.get(Scenario, scenario_id)
     if scenario is None:
         raise NotFound(f"There is no scenario with id {scenario_id}.")
@@ -119,6 +121,11 @@ def export_scenario(
     definition.union(runtime, allow_override=True)
     definition, files = _plain(definition), exporter.files()
     group_constraints.add_to_definition(definition, files, constraints_for_export(session, scenario))
+    if cluster_days:
+        period = ((definition.get("config") or {}).get("init") or {}).get("subset", {}) or {}
+        clusters = clustering.representative_days(dataframes, days=cluster_days,
+                                                  period=clustering.period_bounds(period.get("timesteps")))
+        clustering.add_to_definition(definition, dataframes, clusters)
     return ModelDefinition(definition=definition, dataframes=dataframes, files=files, name=model.name)
 
 

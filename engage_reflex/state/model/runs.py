@@ -81,6 +81,7 @@ class RunFormState(ModelEditorState):
     end: str = ""
     dates_model_id: int = 0  # the model the chosen dates belong to
     resample: str = NO_RESAMPLING
+    cluster_days: str = ""  # representative days ("" solves every day)
     notes: str = ""  # what the planner writes about the run (optional)
     starting: bool = False
     # The pre-run check of the form's scenario and dates.
@@ -157,6 +158,10 @@ class RunFormState(ModelEditorState):
         self.resample = value
 
     @rx.event
+    def set_cluster_days(self, value: str):
+        self.cluster_days = value
+
+    @rx.event
     def set_notes(self, value: str):
         self.notes = value
 
@@ -214,7 +219,8 @@ class RunFormState(ModelEditorState):
         try:
             run = await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, runs.start_run, dict(
                 scenario_id=scenario.id, solver=self.solver, subset_start=self.start, subset_end=self.end,
-                resample=None if self.resample == NO_RESAMPLING else self.resample, notes=self.notes)))
+                resample=None if self.resample == NO_RESAMPLING else self.resample, notes=self.notes,
+                cluster_days=self.cluster_days)))
         except EngageError as exc:
             self.starting = False
             yield rx.toast.error(exc.message, duration=10000)
