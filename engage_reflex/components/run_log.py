@@ -8,6 +8,7 @@ from engage_reflex.components.feedback import status_badge
 from engage_reflex.state.run_log import RunLogState
 
 EMPTY_LOG = "No log was recorded for this run yet."
+EMPTY_LIVE_LOG = "Waiting for the first lines of the log…"
 
 
 def run_log_button(run_id: rx.Var[int]) -> rx.Component:
@@ -26,7 +27,16 @@ def _log_text() -> rx.Component:
             background_color=rx.color("gray", 2), border=f"1px solid {rx.color('gray', 5)}",
             border_radius="var(--radius-2)",
         ),
-        rx.text(EMPTY_LOG, id="run-log-empty", size="2", color=rx.color("gray", 11)),
+        rx.text(rx.cond(RunLogState.live, EMPTY_LIVE_LOG, EMPTY_LOG), id="run-log-empty", size="2",
+                color=rx.color("gray", 11)),
+    )
+
+
+def _live_label() -> rx.Component:
+    return rx.hstack(
+        rx.spinner(size="1"),
+        rx.text("Live: updating while the run works", id="run-log-live", size="1", color=rx.color("grass", 11)),
+        align="center", spacing="2",
     )
 
 
@@ -44,8 +54,13 @@ def run_log_dialog() -> rx.Component:
                     align="center", width="100%", spacing="3",
                 ),
                 rx.dialog.description(
-                    "What happened first, then Calliope's information and warnings. The full log "
-                    "(every detail, the solver's whole output) can be downloaded.",
+                    rx.cond(
+                        RunLogState.live,
+                        "Calliope's information and warnings and the solver's output, as the run works. "
+                        "When it ends, this shows what happened first; the full log can then be downloaded.",
+                        "What happened first, then Calliope's information and warnings. The full log "
+                        "(every detail, the solver's whole output) can be downloaded.",
+                    ),
                     size="2", color=rx.color("gray", 11),
                 ),
                 rx.cond(
@@ -54,6 +69,7 @@ def run_log_dialog() -> rx.Component:
                     rx.vstack(
                         rx.cond(RunLogState.message != "",
                                 rx.text(RunLogState.message, id="run-log-message", size="2", weight="medium")),
+                        rx.cond(RunLogState.live, _live_label()),
                         _log_text(),
                         rx.cond(RunLogState.has_raw_log,
                                 rx.button(rx.icon("download", size=14), "Download the full log", size="1",
