@@ -11,7 +11,9 @@ exported directory / database scenario, alternating so machine noise hits both a
     start_run (validate, record, enqueue) until the row says succeeded (results stored).
 
 Prints the medians, the ratio app/bare (target <= 0.75) and the median of each step the run
-recorded. Uses a temporary SQLite database, data dir and queue prefix; removes them after.
+recorded. The app's runs ask to "solve again" (no result reuse); then n more runs of the same inputs
+are answered from them, and `reuse ratio Z` (reused / fresh app run, target <= 0.05) is printed
+just before the last line. Uses a temporary SQLite database, data dir and queue prefix; removes them after.
 `--no-warm-cache` starts the worker with ENGAGE_WARM_CACHE=0 (calliope unpatched, see
 jobs/warm_cache.py), to measure what those caches save on the same machine.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TARGET = 0.75
+REUSE_TARGET = 0.05
 
 
 def _configure(tmp: Path) -> str:
@@ -107,7 +110,9 @@ def _start_worker(log: Path, py_spy: str | None, warm_cache: bool = True) -> sub
     return proc
 
 
-def _app(user_id: int, scenario_id: int) -> tuple[float, dict]:
+def _app(user_id: int, scenario_id: int, solve_again: bool = True) -> tuple[float, dict]:
+    """One run from start_run until its row says succeeded. `solve_again`: solve even though an earlier
+    run had the same inputs (the fresh runs); without it, the run is answered from that run (reuse)."""
     from engage_reflex.db import session_scope
     from engage_reflex.models import Run
     from engage_reflex.services import runs
@@ -115,7 +120,7 @@ def _app(user_id: int, scenario_id: int) -> tuple[float, dict]:
     started = time.perf_counter()
     with session_scope() as session:
         run_id = runs.start_run(session=session, user_id=user_id, scenario_id=scenario_id, solver="highs",
-                                subset_start="", subset_end="", resample="").id
+                                subset_start="", subset_end="", resample="", solve_again=solve_again).id
     while True:
         with session_scope() as session:
             run = session.get(Run, run_id)
@@ -186,6 +191,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {key:<20}{statistics.median(values):7.2f}")
         jobs_s = [t.get("build_job_s", 0) + t.get("solve_job_s", 0) for t in breakdown]
         other = statistics.median([x - j for x, j in zip(app, jobs_s, strict=True)])
+        # The same inputs once more, without "solve again": answered from the runs above.
+        reused = []
+        for _ in range(args.n):
+            elapsed, timings = _app(user_id, scenario_id, solve_again=False)
+            if "reused_from" not in timings:
+                raise SystemExit("the run with unchanged inputs was solved again instead of reused")
+            reused.append(elapsed)
+        r = statistics.median(reused)
+        print(f"  reused run start->stored median {r:.2f} s (all: {', '.join(f'{x:.2f}' for x in reused)}); "
+              f"target <= {REUSE_TARGET} of a fresh app run")
+        print(f"reuse ratio {r / a:.3f}")
         print(f"    {'queue/fork/poll':<20}{other:7.2f}  (start->stored minus both jobs)")
         return 0
     finally:
