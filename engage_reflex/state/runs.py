@@ -126,6 +126,11 @@ class RunsState(AuthState):
     runs: list[RunRow] = []
     delete_id: int = 0  # the run the delete dialog asks about (0: closed)
 
+    @rx.var
+    def can_compare(self) -> bool:
+        """Two runs with results: the Compare runs page has something to show."""
+        return sum(1 for r in self.runs if r.has_results) >= 2
+
     @rx.event
     async def load(self):
         """Show the runs; watch them while any is still going (on_load and after "Run")."""

@@ -71,8 +71,9 @@ def test_compare_two_runs_of_a_model(page: Page, base_url: str):
     expect(page.get_by_text("Set flow_cap_max of “Battery storage” to 2000.")).to_be_visible()
     second = _run_one_day(page)
 
-    # Pick the two runs and compare them.
-    page.goto(f"/models/{model_id}/compare")
+    # With two runs that have results, the Runs page leads to the comparison.
+    page.get_by_role("link", name="Compare runs").click()
+    expect(page).to_have_url(re.compile(rf"/models/{model_id}/compare"))
     hydrated(page)
     _pick(page, "First run", first)
     _pick(page, "Second run", second)

@@ -263,6 +263,12 @@ def delete_run_dialog() -> rx.Component:
 def runs_list() -> rx.Component:
     return section(
         "Your runs of this model",
+        rx.cond(RunsState.can_compare, rx.hstack(
+            rx.text("Why do two runs differ? Compare their inputs and results side by side.", size="2",
+                    color=rx.color("gray", 11)),
+            rx.link(rx.button(rx.icon("git-compare", size=14), "Compare runs", size="1", variant="soft"),
+                    href="/models/" + RunsState.model_id.to(str) + "/compare", id="compare-runs-link"),
+            align="center", spacing="3", wrap="wrap")),
         rx.cond(
             RunsState.runs.length() > 0,
             rx.table.root(
