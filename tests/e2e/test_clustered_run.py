@@ -1,6 +1,6 @@
-"""A planner clusters six days into two representative days: the form estimates the run's size
-before it is queued and refuses as many representative days as days, the run succeeds, its row
-says how it was solved, and its results page opens."""
+"""A planner clusters six days into two representative days: the form checks the dates and
+estimates the run's size before it is queued and refuses as many representative days as days,
+the run succeeds, its row says how it was solved, and its results page opens."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def test_a_clustered_run_is_estimated_solved_and_its_results_open(page: Page, ba
     page.fill("#run-start", "2005-01-01")
     page.fill("#run-end", "2005-01-06")
     expect(page.locator("#run-estimate")).to_contain_text("144 time steps")
+    # The advice before a run follows the dates too: the check, and the timeseries cover them.
+    expect(page.locator("#model-check")).to_contain_text(re.compile(r"Model check: nothing found|Before you run"))
+    expect(page.locator("#timeseries-coverage")).to_contain_text(
+        "Every timeseries the scenario uses has data for the whole run period.")
     days = page.get_by_label("Representative days (optional)", exact=True)
     days.fill("6")
     expect(page.locator("#run-estimate")).to_contain_text(

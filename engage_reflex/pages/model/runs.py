@@ -8,6 +8,7 @@ from engage_reflex.components.feedback import empty_state, error_callout, status
 from engage_reflex.components.layout import loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
 from engage_reflex.components.check_panel import finding_item
+from engage_reflex.state.model.run_check import RunCheckState
 from engage_reflex.state.model.run_estimate import RunEstimateState
 from engage_reflex.state.model.runs import NO_RESAMPLING, RunFormState
 from engage_reflex.state.runs import RunRow, RunsState
@@ -28,6 +29,11 @@ RESAMPLING = [
 def _estimated(handler) -> list:
     """A form field's change, then the run's size estimate again."""
     return [handler, RunEstimateState.refresh]
+
+
+def _advised(handler) -> list:
+    """A change of scenario or dates, then the check, the coverage and the estimate again."""
+    return [handler, RunCheckState.check, RunEstimateState.refresh]
 
 
 def labelled(label: str, control: rx.Component, hint: rx.Component | str = "", html_for: str = "") -> rx.Component:
@@ -54,19 +60,19 @@ def run_form() -> rx.Component:
         "Run a scenario",
         rx.grid(
             labelled("Scenario", rx.select(RunFormState.scenario_names, value=RunFormState.scenario,
-                                           on_change=_estimated(RunFormState.set_scenario), width="100%", id="run-scenario",
+                                           on_change=_advised(RunFormState.set_scenario), width="100%", id="run-scenario",
                                            custom_attrs={"aria-label": "Scenario"}),
                      html_for="run-scenario"),
             labelled("Solver", choice([(k, label) for k, label, _ in SOLVERS], RunFormState.solver,
                                       _estimated(RunFormState.set_solver), "run-solver", "Solver"), solver_hint,
                      html_for="run-solver"),
             labelled("Start date", rx.input(type="date", value=RunFormState.start, min=RunFormState.time_start,
-                                            max=RunFormState.time_end, on_change=_estimated(RunFormState.set_start),
+                                            max=RunFormState.time_end, on_change=_advised(RunFormState.set_start),
                                             id="run-start", width="100%", debounce_timeout=0,
                                             aria_label="Start date"),
                      html_for="run-start"),
             labelled("End date (included)", rx.input(type="date", value=RunFormState.end, min=RunFormState.start,
-                                                     max=RunFormState.time_end, on_change=_estimated(RunFormState.set_end),
+                                                     max=RunFormState.time_end, on_change=_advised(RunFormState.set_end),
                                                      id="run-end", width="100%", debounce_timeout=0,
                                                      aria_label="End date (included)"),
                      html_for="run-end"),
@@ -121,21 +127,21 @@ def estimate_line() -> rx.Component:
 
 def model_check_panel() -> rx.Component:
     """What the pre-run check says about the chosen scenario and dates (advice: Run still works)."""
-    findings = rx.vstack(rx.foreach(RunFormState.findings, finding_item), spacing="2", width="100%",
+    findings = rx.vstack(rx.foreach(RunCheckState.findings, finding_item), spacing="2", width="100%",
                          custom_attrs={"role": "list"})
     advice = rx.text("These are advice: you can still press Run, but the results may mean little "
                      "until the warnings are dealt with.", size="1", color=rx.color("gray", 11))
     report = rx.cond(
-        RunFormState.check_error != "",
-        rx.callout("The model check could not run: " + RunFormState.check_error + " You can still run.",
+        RunCheckState.check_error != "",
+        rx.callout("The model check could not run: " + RunCheckState.check_error + " You can still run.",
                    icon="circle-help", color_scheme="gray", size="1", width="100%"),
         rx.cond(
-            RunFormState.findings.length() > 0,
+            RunCheckState.findings.length() > 0,
             rx.callout.root(
-                rx.callout.icon(rx.cond(RunFormState.check_warnings > 0, rx.icon("triangle-alert"), rx.icon("info"))),
-                rx.vstack(rx.text(RunFormState.check_title, weight="bold", size="2", id="model-check-title"),
-                          findings, rx.cond(RunFormState.check_warnings > 0, advice), spacing="2", width="100%"),
-                color_scheme=rx.cond(RunFormState.check_warnings > 0, "amber", "blue"), size="1", width="100%",
+                rx.callout.icon(rx.cond(RunCheckState.check_warnings > 0, rx.icon("triangle-alert"), rx.icon("info"))),
+                rx.vstack(rx.text(RunCheckState.check_title, weight="bold", size="2", id="model-check-title"),
+                          findings, rx.cond(RunCheckState.check_warnings > 0, advice), spacing="2", width="100%"),
+                color_scheme=rx.cond(RunCheckState.check_warnings > 0, "amber", "blue"), size="1", width="100%",
             ),
             rx.hstack(rx.icon("circle-check", size=16, color=rx.color("green", 11)),
                       rx.text("Model check: nothing found that would make this run's results meaningless.",
@@ -145,13 +151,13 @@ def model_check_panel() -> rx.Component:
     )
     return rx.box(
         rx.cond(
-            RunFormState.checking,
+            RunCheckState.checking,
             rx.hstack(rx.spinner(size="1"), rx.text("Checking the scenario…", size="1", color=rx.color("gray", 11)),
                       align="center", spacing="2"),
-            rx.cond(RunFormState.check_done, report),
+            rx.cond(RunCheckState.check_done, report),
         ),
         id="model-check", width="100%",
-        custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": RunFormState.checking.to_string()},
+        custom_attrs={"role": "status", "aria-live": "polite", "aria-busy": RunCheckState.checking.to_string()},
     )
 
 
@@ -161,14 +167,14 @@ def coverage_panel() -> rx.Component:
     refusal = rx.callout.root(
         rx.callout.icon(rx.icon("calendar-x")),
         rx.vstack(rx.text("Run will refuse these dates", weight="bold", size="2"),
-                  rx.text(RunFormState.coverage_refusal, size="2", id="coverage-refusal"), spacing="1"),
+                  rx.text(RunCheckState.coverage_refusal, size="2", id="coverage-refusal"), spacing="1"),
         color_scheme="red", size="1", width="100%", custom_attrs={"role": "alert"},
     )
     covered = rx.hstack(rx.icon("circle-check", size=16, color=rx.color("green", 11)),
                         rx.text("Every timeseries the scenario uses has data for the whole run period.", size="1",
                                 color=rx.color("gray", 11)),
                         align="center", spacing="2")
-    chart = rx.plotly(data=RunFormState.coverage_figure, config={"displayModeBar": False, "responsive": True},
+    chart = rx.plotly(data=RunCheckState.coverage_figure, config={"displayModeBar": False, "responsive": True},
                       width="100%", id="coverage-chart",
                       custom_attrs={"role": "img", "aria-label": "Timeline of the scenario's timeseries and the "
                                                                  "run period"})
@@ -178,14 +184,14 @@ def coverage_panel() -> rx.Component:
                 "and the run period as a shaded band. A red bar does not cover the whole run period: a run over "
                 "those dates is refused.", size="1", color=rx.color("gray", 10)),
         rx.cond(
-            RunFormState.coverage_state == "",
+            RunCheckState.coverage_state == "",
             rx.hstack(rx.spinner(size="1"), rx.text("Checking the timeseries…", size="1", color=rx.color("gray", 11)),
                       align="center", spacing="2"),
             rx.vstack(
-                rx.cond(RunFormState.coverage_note != "", rx.fragment(
-                    chart, rx.text(RunFormState.coverage_note, size="1", color=rx.color("gray", 10),
+                rx.cond(RunCheckState.coverage_note != "", rx.fragment(
+                    chart, rx.text(RunCheckState.coverage_note, size="1", color=rx.color("gray", 10),
                                    id="coverage-note"))),
-                rx.match(RunFormState.coverage_state, ("covered", covered), ("refused", refusal), rx.fragment()),
+                rx.match(RunCheckState.coverage_state, ("covered", covered), ("refused", refusal), rx.fragment()),
                 spacing="2", width="100%",
             ),
         ),
@@ -288,7 +294,8 @@ def runs_list() -> rx.Component:
     )
 
 
-@editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load, RunEstimateState.refresh])
+@editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load, RunCheckState.check,
+                                             RunEstimateState.refresh])
 def model_runs_page() -> rx.Component:
     return rx.cond(
         RunFormState.loaded,
