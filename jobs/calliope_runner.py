@@ -42,6 +42,8 @@ LOGGER = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, str], None]
 
 INPUTS_PICKLE = "inputs.pickle"
+# HiGHS writes (and flushes) its log here line by line while it solves; the Log dialog's live view
+# (services/run_logs.py live_log) reads it then, and the "highs" record of `_solver_lines` after.
 HIGHS_LOG = "highs.log"
 # The full log of a run (DEBUG, solver output, tracebacks), in the run's directory; the build
 # and the solve job both append to it. Planners get the short log (Outcome.log / Run.log).
@@ -659,6 +661,8 @@ def write_results(model, results_dir: Path) -> Path:
     flows_table(model).to_csv(tmp / ARTEFACT_FILES["flows"], index=False)
     costs_table(model).to_csv(tmp / ARTEFACT_FILES["costs"], index=False)
     techs_table(model).to_csv(tmp / ARTEFACT_FILES["techs"], index=False)
+    from jobs import result_tables  # the newer figures' tables (storage, links, factors, map)
+    result_tables.write_tables(model, tmp)
     shutil.rmtree(results_dir, ignore_errors=True)
     os.replace(tmp, results_dir)
     return results_dir

@@ -1,13 +1,16 @@
-"""`/runs/[run_id]`: what a run built and how it ran the system, plus the NetCDF download."""
+"""`/runs/[run_id]`: what a run built and how it ran the system, with filters, a map and downloads."""
 
+import plotly.graph_objects as go
 import reflex as rx
 
 from engage_reflex.components.feedback import empty_state, error_callout, swatch
 from engage_reflex.components.layout import app_page, loading, section
-from engage_reflex.state.results import ALL_NODES, CostRow, Fact, ResultsState
+from engage_reflex.state.result_filters import PERIODS, ResultFiguresState
+from engage_reflex.state.results import ALL_NODES, ALL_TECHS, CostRow, Fact, ResultsState, TechChoice
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+S = ResultFiguresState
 
 
 def fact(item: Fact) -> rx.Component:
@@ -24,6 +27,11 @@ def cost_row(row: CostRow) -> rx.Component:
     )
 
 
+def _download(label: str, icon: str, name: str, **props) -> rx.Component:
+    return rx.button(rx.icon(icon, size=16), label, on_click=ResultsState.download(name), variant="soft", size="2",
+                     id=f"download-{name}", **props)
+
+
 def header() -> rx.Component:
     return rx.vstack(
         rx.link(rx.hstack(rx.icon("arrow-left", size=14), "Back to ", ResultsState.model_name, align="center",
@@ -33,12 +41,12 @@ def header() -> rx.Component:
             rx.heading("Results of ", ResultsState.title, size="7"),
             rx.spacer(),
             rx.cond(ResultsState.has_inputs,
-                    rx.button(rx.icon("file-archive", size=16), "Download inputs (zip)",
-                              on_click=ResultsState.download("inputs"), variant="soft", size="2",
-                              id="download-inputs",
+                    _download("Download inputs (zip)", "file-archive", "inputs",
                               title="model.yaml with its data tables: `calliope run model/model.yaml` runs it")),
-            rx.button(rx.icon("download", size=16), "Download NetCDF", on_click=ResultsState.download("netcdf"),
-                      variant="soft", size="2", id="download-netcdf"),
+            rx.cond(ResultsState.has_outputs,
+                    _download("Download outputs (CSV zip)", "file-spreadsheet", "outputs",
+                              title="One CSV per result variable, with a README of columns and units")),
+            _download("Download NetCDF", "download", "netcdf"),
             align="center", width="100%", wrap="wrap",
         ),
         rx.text(ResultsState.model_name, color=rx.color("gray", 11)),
@@ -46,43 +54,89 @@ def header() -> rx.Component:
     )
 
 
+def labelled(label: str, control_id: str, control: rx.Component) -> rx.Component:
+    return rx.hstack(rx.el.label(label, html_for=control_id, style={"fontSize": "14px", "fontWeight": 500}),
+                     control, align="center", spacing="2")
+
+
+def _select(items, value, on_change, control_id: str, label: str, first: tuple[str, str] | None = None):
+    head = [rx.select.item(first[1], value=first[0])] if first else []
+    return labelled(label, control_id, rx.select.root(
+        rx.select.trigger(id=control_id, aria_label=label),
+        rx.select.content(*head, items), value=value, on_change=on_change, size="2"))
+
+
+def _tech_item(choice: TechChoice) -> rx.Component:
+    return rx.select.item(choice.label, value=choice.value)
+
+
+def _date(label: str, control_id: str, value, on_change) -> rx.Component:
+    return labelled(label, control_id, rx.input(type="date", id=control_id, value=value, on_change=on_change,
+                                                min=ResultsState.first_day, max=ResultsState.last_day, size="2"))
+
+
 def controls() -> rx.Component:
-    return rx.hstack(
-        rx.hstack(rx.text("Carrier", size="2", weight="medium"),
-                  rx.select(ResultsState.carriers, value=ResultsState.carrier, on_change=ResultsState.set_carrier,
-                            id="carrier-select"),
-                  align="center", spacing="2"),
-        rx.hstack(rx.text("Dispatch at", size="2", weight="medium"),
-                  rx.select.root(
-                      rx.select.trigger(id="node-select"),
-                      rx.select.content(rx.select.item("All nodes", value=ALL_NODES),
-                                        rx.foreach(ResultsState.nodes, lambda n: rx.select.item(n, value=n))),
-                      value=ResultsState.node, on_change=ResultsState.set_node),
-                  align="center", spacing="2"),
-        rx.hstack(rx.text("Capacity bars", size="2", weight="medium"),
-                  rx.segmented_control.root(
-                      rx.segmented_control.item("Stacked", value="stacked"),
-                      rx.segmented_control.item("Side by side", value="grouped"),
-                      value=rx.cond(ResultsState.stacked, "stacked", "grouped"),
-                      on_change=ResultsState.set_stacked, size="1"),
-                  align="center", spacing="2"),
-        spacing="6", wrap="wrap", align="center",
+    return rx.vstack(
+        rx.hstack(
+            _select(rx.foreach(ResultsState.carriers, lambda c: rx.select.item(c, value=c)), S.carrier,
+                    S.set_carrier, "carrier-select", "Carrier"),
+            _select(rx.foreach(ResultsState.nodes, lambda n: rx.select.item(n, value=n)), S.node, S.set_node,
+                    "node-select", "Location", first=(ALL_NODES, "All locations")),
+            _select(rx.foreach(ResultsState.tech_choices, _tech_item), S.tech, S.set_tech, "tech-select",
+                    "Technology", first=(ALL_TECHS, "All technologies")),
+            _select(rx.foreach(ResultsState.cost_classes, lambda c: rx.select.item(c, value=c)), S.cost_class,
+                    S.set_cost_class, "cost-class-select", "Cost class"),
+            spacing="5", wrap="wrap", align="center",
+        ),
+        rx.hstack(
+            _select([rx.select.item(label, value=value) for value, label in PERIODS.items()], S.period,
+                    S.set_period, "period-select", "Period"),
+            rx.cond(S.period != "all", _date("From", "period-start", S.start, S.set_start)),
+            rx.cond(S.period == "custom", _date("To", "period-end", S.end, S.set_end)),
+            labelled("Capacity bars", "bars-control", rx.segmented_control.root(
+                rx.segmented_control.item("Stacked", value="stacked"),
+                rx.segmented_control.item("Side by side", value="grouped"),
+                value=rx.cond(S.stacked, "stacked", "grouped"), on_change=S.set_stacked, size="1",
+                id="bars-control")),
+            spacing="5", wrap="wrap", align="center",
+        ),
+        rx.text("Carrier, location and technology apply to every figure they can; the period re-slices the "
+                "dispatch and storage level.", size="1", color=rx.color("gray", 10)),
+        spacing="3", width="100%",
     )
+
+
+def figure(title: str, plot_id: str, data, what: str, icon: str, note=None, stage: int = 2) -> rx.Component:
+    """A section with one plotly figure (once the load has reached its `stage`) and a line saying
+    what it shows."""
+    shows = rx.text(rx.cond(note != "", note + " ", "") if note is not None else "", what, size="1",
+                    color=rx.color("gray", 10))
+    plot = rx.cond(S.stage >= stage, rx.plotly.basic(data=data, id=plot_id, config=PLOT_CONFIG, width="100%"),
+                   rx.center(rx.spinner(size="3"), height="300px", width="100%"))
+    return section(title, plot, shows, icon=icon)
 
 
 def content() -> rx.Component:
     return rx.vstack(
         header(),
-        section("Summary", rx.flex(rx.foreach(ResultsState.facts, fact), wrap="wrap", spacing="5"),
-                icon="info"),
+        section("Summary", rx.flex(rx.foreach(ResultsState.facts, fact), wrap="wrap", spacing="5"), icon="info"),
         rx.cond(ResultsState.error != "", error_callout(ResultsState.error)),
         rx.card(controls(), width="100%", size="1"),
+        figures(),
+        spacing="4", width="100%",
+    )
+
+
+def figures() -> rx.Component:
+    pair = rx.breakpoints(initial="minmax(0, 1fr)", md="minmax(0, 1fr) minmax(0, 1fr)")
+    return rx.vstack(
+        figure("Results map", "results-map", S.map_plot,
+               "Each location's pie is what was built there (area grows with the total capacity); lines are "
+               "links, thicker for more capacity, the arrow points the way energy flowed on balance.", "map"),
         rx.grid(
-            section("Capacity", rx.plotly(data=ResultsState.capacity_plot, id="capacity-plot", config=PLOT_CONFIG,
-                                          width="100%"),
-                    rx.text("Built capacity per node; demand and transmission lines are not shown.", size="1",
-                            color=rx.color("gray", 10)),
-                    icon="factory"),
+            figure("Capacity", "capacity-plot", S.capacity_plot,
+                   "Power capacity built per location and technology; demand and transmission lines are not shown.",
+                   "factory", stage=1),
             section("Costs by technology",
                     rx.cond(ResultsState.costs.length() > 0,
                             rx.table.root(rx.table.body(rx.foreach(ResultsState.costs, cost_row)), size="1",
@@ -92,18 +146,45 @@ def content() -> rx.Component:
             grid_template_columns=rx.breakpoints(initial="minmax(0, 1fr)", md="minmax(0, 2fr) minmax(240px, 1fr)"),
             spacing="4", width="100%",
         ),
-        section("Dispatch", rx.plotly(data=ResultsState.dispatch_plot, id="dispatch-plot", config=PLOT_CONFIG,
-                                      width="100%"),
-                rx.text(rx.cond(ResultsState.dispatch_note != "", ResultsState.dispatch_note + " ", ""),
-                        "Above zero: what each technology produced. Below zero: what was consumed "
-                        "(demand, charging storage, transmission losses).", size="1", color=rx.color("gray", 10)),
-                icon="chart-area"),
+        figure("Dispatch", "dispatch-plot", S.dispatch_plot,
+               "Above zero: what each technology produced, stacked; the dotted line is demand. Below zero: what "
+               "was consumed besides demand (charging storage, transmission losses).", "chart-area", S.dispatch_note,
+               stage=3),
+        rx.grid(
+            figure("Storage capacity", "storage-capacity-plot", S.storage_capacity_plot,
+                   "How much energy each storage technology can hold, per location.", "battery"),
+            figure("Storage level", "storage-plot", S.storage_plot,
+                   "How full each storage technology was over the period (summed over the locations shown).",
+                   "battery-charging", S.storage_note, stage=3),
+            grid_template_columns=pair, spacing="4", width="100%",
+        ),
+        figure("Costs and emissions", "costs-plot", S.costs_plot,
+               "The chosen cost class (money, or emissions such as CO2) per location and technology, over the run.",
+               "coins"),
+        rx.grid(
+            figure("Levelised cost", "levelised-plot", S.levelised_plot,
+                   "Calliope's levelised cost: each technology's cost per unit of the carrier it generated; the "
+                   "dashed line is the carrier's average over all technologies.", "scale"),
+            figure("Capacity factors", "capacity-factor-plot", S.capacity_factors_plot,
+                   "How much of the time each technology ran at full capacity, on average over the run.", "gauge"),
+            grid_template_columns=pair, spacing="4", width="100%",
+        ),
         spacing="4", width="100%",
     )
 
 
-@app_page("/runs/[run_id]", "Results", on_load=[ResultsState.load])
+@app_page("/runs/[run_id]", "Results", on_load=[ResultFiguresState.load])
 def results_page() -> rx.Component:
+    return rx.fragment(
+        # plotly.js is a big script loaded on a figure's first showing: an empty hidden figure
+        # makes the browser fetch and parse it while the server still reads the results. The
+        # figures use only scatter, bar and pie: plotly's "basic" bundle, a quarter of the full one.
+        rx.box(rx.plotly.basic(data=go.Figure(), config={"staticPlot": True}), display="none", aria_hidden="true"),
+        _page_body(),
+    )
+
+
+def _page_body() -> rx.Component:
     return rx.cond(
         ResultsState.loaded,
         rx.cond(

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from engage_reflex.models import Carrier, Run, RunStatus
 from engage_reflex.schemas import DispatchView, ResultsView
+from engage_reflex.schemas.results import NUMBER_COLUMNS, RESULT_TABLES
 from engage_reflex.services import runs
 from engage_reflex.services.errors import EngageError
 
@@ -23,6 +24,7 @@ COLUMNS = {
     "flows": ["timestep", "node", "tech", "carrier", "direction", "value"],
     "costs": ["node", "tech", "cost_class", "value"],
     "techs": ["tech", "name", "color", "base_tech"],
+    **{kind: columns for kind, (_file, columns) in RESULT_TABLES.items()},
 }
 # Longer dispatch series are shown as daily means: a browser draws ~1500 points per trace smoothly.
 MAX_DISPATCH_POINTS = 1500
@@ -33,7 +35,7 @@ _MISSING = "The result files of this run are missing on the server. Please start
 
 def load_results(*, session: Session, user_id: int, run_id: int) -> ResultsView:
     run_view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
-    run = _succeeded_run(session, run_id, run_view.status)
+    run = succeeded_run(session, run_id, run_view.status)
     flows = _flows(_path(run, "flows"))
     capacity = _read(_path(run, "capacity"), "capacity")
     carriers = (
@@ -53,24 +55,31 @@ def load_results(*, session: Session, user_id: int, run_id: int) -> ResultsView:
     )
 
 
-def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, node: str = "") -> DispatchView:
-    """Flows of `carrier` per timestep, tech and direction, at `node` or summed over all nodes.
+def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, node: str = "", tech: str = "",
+                  start: str = "", end: str = "") -> DispatchView:
+    """Flows of `carrier` per timestep, tech and direction, at `node` or summed over all nodes,
+    from day `start` to day `end` (YYYY-MM-DD, both included; "" = the run's first / last).
+    With `tech`, only that technology and the demand it serves are shown.
 
     Transmission lines of one name are one series, netted per timestep: at one node, net
     imports count as produced and net exports as consumed; summed over all nodes imports and
     exports cancel, so only the lines' losses remain (as consumption).
     """
     run_view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
-    run = _succeeded_run(session, run_id, run_view.status)
+    run = succeeded_run(session, run_id, run_view.status)
     flows = _flows(_path(run, "flows"))
     techs = _read(_path(run, "techs"), "techs")
-    data = flows[flows["carrier"] == carrier]
+    data = slice_period(flows[flows["carrier"] == carrier], start, end)
     if node:
         data = data[data["node"] == node]
+    if tech:
+        demands = set(techs.loc[techs["base_tech"] == "demand", "tech"])
+        data = data[(data["tech"] == tech) | data["tech"].isin(demands)]
     unit = _units(session, run.model_id).get(carrier, "kW")
     if data.empty:
-        return DispatchView(flows=_empty_dispatch(), carrier=carrier, unit=unit,
-                            note=_nothing_flowed(flows, carrier, node))
+        note = _nothing_flowed(flows, carrier, node) if not (start or end or tech) else \
+            f"Nothing flowed for this choice of {carrier}, location, technology and period."
+        return DispatchView(flows=_empty_dispatch(), carrier=carrier, unit=unit, note=note)
     transmission = techs[techs["base_tech"] == "transmission"]
     # Every line of one display name is drawn as the first line of that name.
     alias = {row.tech: transmission[transmission["name"] == row.name]["tech"].iloc[0]
@@ -88,11 +97,25 @@ def load_dispatch(*, session: Session, user_id: int, run_id: int, carrier: str, 
     hours = _step_hours(summed["timestep"])
     if hours != 1.0:
         summed = summed.assign(value=summed["value"] / hours)
-    note = ""
-    if summed["timestep"].nunique() > MAX_DISPATCH_POINTS:
-        summed = _daily_means(summed)
-        note = "Daily means: this run is too long to draw hour by hour."
+    summed, note = thin_out(summed)
     return DispatchView(flows=summed, carrier=carrier, unit=unit, note=note)
+
+
+def slice_period(frame: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
+    """Rows whose timestep lies on day `start` .. day `end` (both included). Time steps are
+    "YYYY-MM-DD HH:MM:SS" text, so text comparison is date order and no parsing is needed."""
+    if start:
+        frame = frame[frame["timestep"] >= start]
+    if end:
+        frame = frame[frame["timestep"] < end + "~"]  # "~" sorts after any time of that day
+    return frame
+
+
+def thin_out(summed: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Daily means when a period has more time steps than a browser draws smoothly."""
+    if summed["timestep"].nunique() > MAX_DISPATCH_POINTS:
+        return _daily_means(summed), "Daily means: this period is too long to draw hour by hour."
+    return summed, ""
 
 
 def _empty_dispatch() -> pd.DataFrame:
@@ -111,7 +134,7 @@ def _nothing_flowed(flows: pd.DataFrame, carrier: str, node: str) -> str:
     return f"No {carrier} was produced or consumed at {node} in this run; it flowed at {shown}."
 
 
-def _succeeded_run(session: Session, run_id: int, status: str) -> Run:
+def succeeded_run(session: Session, run_id: int, status: str) -> Run:
     if status != RunStatus.succeeded.value:
         if status == RunStatus.failed.value:
             raise EngageError("This run failed, so it has no results. Its message on the model page says why.")
@@ -125,11 +148,22 @@ def _succeeded_run(session: Session, run_id: int, status: str) -> Run:
 
 
 def _path(run: Run, name: str) -> Path:
-    filename = (run.artefacts or {}).get(name, f"{name}.csv")
-    path = runs.results_dir(run) / filename
-    if not path.is_file():
+    path = table_path(run, name)
+    if path is None:
         raise EngageError(_MISSING)
     return path
+
+
+def table_path(run: Run, name: str) -> Path | None:
+    """The run's result table `name`, None when the run has no such file (e.g. solved before it existed)."""
+    default = RESULT_TABLES[name][0] if name in RESULT_TABLES else f"{name}.csv"
+    path = runs.results_dir(run) / (run.artefacts or {}).get(name, default)
+    return path if path.is_file() else None
+
+
+def read_table(path: Path, kind: str) -> pd.DataFrame:
+    """A result table (a copy: callers may change it)."""
+    return _read(path, kind)
 
 
 def _read(path: Path, kind: str) -> pd.DataFrame:
@@ -141,20 +175,23 @@ def _flows(path: Path) -> pd.DataFrame:
     return _read_cached(str(path), path.stat().st_mtime_ns, "flows")
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _read_cached(path: str, _mtime_ns: int, kind: str) -> pd.DataFrame:
     """A run's tables never change once written; the mtime in the key guards a re-run into the same dir."""
     columns = COLUMNS[kind]
     try:
-        frame = pd.read_csv(path, dtype={c: "string" for c in columns if c != "value"}, keep_default_na=False)
+        frame = pd.read_csv(path, dtype={c: "string" for c in columns if c not in NUMBER_COLUMNS},
+                            keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise EngageError(f"The result file {Path(path).name} of this run cannot be read ({exc}).")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise EngageError(f"The result file {Path(path).name} lacks the columns {', '.join(missing)}.")
-    frame = frame[columns].astype({c: str for c in columns if c != "value"})
-    if "value" in columns:
-        frame["value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(0.0)
+    frame = frame[columns].astype({c: str for c in columns if c not in NUMBER_COLUMNS})
+    for column in NUMBER_COLUMNS.intersection(columns):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        if column not in ("latitude", "longitude"):  # a missing coordinate stays missing
+            frame[column] = frame[column].fillna(0.0)
     return frame
 
 
@@ -180,9 +217,10 @@ def _step_hours(timesteps: pd.Series) -> float:
 
 
 def _daily_means(summed: pd.DataFrame) -> pd.DataFrame:
-    day = pd.to_datetime(summed["timestep"]).dt.strftime("%Y-%m-%d")
+    day = summed["timestep"].str.slice(0, 10)  # "YYYY-MM-DD HH:MM:SS" text: its first 10 characters
     steps_per_day = summed.assign(day=day).groupby("day")["timestep"].nunique()
-    totals = summed.assign(day=day).groupby(["day", "tech", "direction"], as_index=False)["value"].sum()
+    keys = [c for c in summed.columns if c not in ("timestep", "value")]
+    totals = summed.assign(day=day).groupby(["day", *keys], as_index=False)["value"].sum()
     totals["value"] = totals["value"] / totals["day"].map(steps_per_day)
     return totals.rename(columns={"day": "timestep"})
 
@@ -192,8 +230,8 @@ def _units(session: Session, model_id: int) -> dict[str, str]:
     return {name: unit or "kW" for name, unit in rows}
 
 
-_TIMING_LABELS = {"wait_s": "Waiting for a worker", "read_s": "Reading the model", "build_s": "Building the problem", "solve_s": "Solving",
-                  "write_s": "Saving results", "total_s": "Total work (without waiting)"}
+_TIMING_LABELS = {"wait_s": "Waiting for a worker", "read_s": "Reading the model", "build_s": "Building the problem",
+                  "solve_s": "Solving", "write_s": "Saving results", "total_s": "Total work (without waiting)"}
 
 
 def _timings(timings: dict) -> list[tuple[str, float]]:

@@ -7,7 +7,11 @@ production mode), Redis, HiGHS and headless Chromium.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
+import zipfile
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -79,7 +83,8 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     page.click("#run-button")
 
     first_run = page.locator(".run-row").first
-    expect(first_run).to_contain_text("2005-01-01")
+    # The row shows once the run is recorded and queued (slower while workers are busy on both cores).
+    expect(first_run).to_contain_text("2005-01-01", timeout=30_000)
     expect(first_run).to_contain_text("HiGHS")
     run_id = first_run.get_attribute("data-run-id")
     status = first_run.locator(".run-status")
@@ -131,11 +136,30 @@ def test_register_login_run_and_read_results(page: Page, base_url: str, tmp_path
     assert download.suggested_filename.endswith(".nc")
     head = open(download.path(), "rb").read(8)
     assert head.startswith(b"\x89HDF") or head.startswith(b"CDF"), head
-    # So is the inputs zip (model.yaml with its data tables, for `calliope run`).
+    import calliope
+
+    solved = calliope.read_netcdf(download.path())
+    objective = float(solved.results["min_cost_optimisation"].values)
+    assert objective > 0 and "flow_cap" in solved.results
+    # So is the inputs zip (model.yaml with its data tables): `calliope run` gives the same objective.
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download inputs (zip)").click()
-    assert download_info.value.suggested_filename.endswith(".zip")
-    assert open(download_info.value.path(), "rb").read(2) == b"PK"
+    assert download_info.value.suggested_filename.endswith("-inputs.zip")
+    with zipfile.ZipFile(download_info.value.path()) as archive:
+        archive.extractall(tmp_path / "inputs")
+    bare = subprocess.run([str(Path(sys.executable).with_name("calliope")), "run",
+                           str(tmp_path / "inputs" / "model" / "model.yaml"), "--quiet",
+                           "--save_netcdf", str(tmp_path / "bare.nc")], capture_output=True, text=True, timeout=300)
+    assert bare.returncode == 0, bare.stderr[-2000:]
+    bare_objective = float(calliope.read_netcdf(tmp_path / "bare.nc").results["min_cost_optimisation"].values)
+    assert bare_objective == pytest.approx(objective, rel=1e-6)
+    # And the outputs zip: every result as a tidy CSV, with a README of columns and units.
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=re.compile(r"Download outputs")).click()
+    assert download_info.value.suggested_filename.endswith("-outputs.zip")
+    with zipfile.ZipFile(download_info.value.path()) as archive:
+        assert {"README.txt", "flow_cap.csv", "flow_out.csv", "cost.csv"} <= set(archive.namelist())
+        assert "columns: node, tech, carrier, value" in archive.read("README.txt").decode()
 
     page.wait_for_timeout(800)  # let plotly finish its transitions before the picture
     target = tmp_path / "results.png"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from engage_reflex.models import Run, RunStatus
-from jobs import alerts, calliope_runner
+from jobs import alerts, calliope_runner, result_tables
 
 
 @dataclass
@@ -70,7 +70,8 @@ def test_tiny_model_with_cbc_writes_tidy_tables(tmp_path):
     assert " DEBUG " in raw and "CBC" in raw  # pyomo's solver output, kept in full
 
     results = outcome.results_dir
-    assert sorted(p.name for p in results.iterdir()) == sorted(calliope_runner.ARTEFACT_FILES.values())
+    written = [*calliope_runner.ARTEFACT_FILES.values(), *result_tables.TABLE_FILES.values()]
+    assert sorted(p.name for p in results.iterdir()) == sorted(written)
     capacity = pd.read_csv(results / "capacity.csv", keep_default_na=False)
     pv = capacity.query("tech == 'pv' and variable == 'flow_cap'")
     assert pv["node"].tolist() == ["A"] and pv["value"].iloc[0] == pytest.approx(27.54, rel=1e-3)

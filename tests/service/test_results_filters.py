@@ -102,12 +102,14 @@ def _balance(flows: pd.DataFrame) -> pd.Series:
 
 @pytest.mark.parametrize("sample", ["national_scale", "urban_scale"])
 def test_every_carrier_and_node_filter_shows_a_sensible_dispatch(session, solved_samples, sample):
-    from engage_reflex.state.results import ALL_NODES, draw_figures
+    from engage_reflex.services import result_details
+    from engage_reflex.state.result_drawing import ALL_NODES, Filters, draw_dispatch, draw_overview
 
     solved = solved_samples[sample]
     user_id, run_id = _store_run(session, solved)
     raw = pd.read_csv(solved.results_dir / solved.artefacts["flows"], keep_default_na=False)
     view = results.load_results(session=session, user_id=user_id, run_id=run_id)
+    details = result_details.load_details(session=session, user_id=user_id, run_id=run_id)
 
     assert sorted(view.carriers) == sorted(raw["carrier"].unique())
     assert set(view.nodes) >= set(raw["node"])
@@ -143,8 +145,9 @@ def test_every_carrier_and_node_filter_shows_a_sensible_dispatch(session, solved
                 # (line imports count as produced, exports and line losses as consumed).
                 scale = max(1.0, flows["value"].max())
                 assert _balance(flows).abs().max() < 1e-6 * scale, where
-            capacity_plot, dispatch_plot, note = draw_figures(view, dispatch, carrier=carrier, node=node,
-                                                              stacked=True)
+            chosen = Filters(carrier=carrier, node=node, cost_class="monetary")
+            capacity_plot = draw_overview("capacity", view, details, chosen)
+            dispatch_plot, note = draw_dispatch(view, dispatch, chosen)
             assert capacity_plot.layout.title.text and dispatch_plot.layout.title.text, where
             if dispatch.flows.empty:
                 assert note == dispatch.note and not dispatch_plot.data, where
@@ -168,19 +171,22 @@ def test_urban_scale_gas_has_no_lines_and_still_draws(session, solved_samples):
 def test_what_the_results_page_reads_in_its_worker_thread(session, solved_samples):
     """The blocking part of the page's events (login, database, CSV files, figures)."""
     from engage_reflex.services import users
-    from engage_reflex.state.results import ALL_NODES, read_results
+    from engage_reflex.state.result_drawing import FIGURES, Filters, read_and_draw
 
     planner = users.register(session=session, email="reader@example.org", password="a long passphrase 1")
     token = users.login(session=session, email="reader@example.org", password="a long passphrase 1")
     _, run_id = _store_run(session, solved_samples["urban_scale"], user_id=planner.id)
 
-    first = read_results(token, str(run_id), None, ALL_NODES, True)
+    first = read_and_draw(token, str(run_id), None, FIGURES)
     assert first.email == "reader@example.org" and not first.error
-    assert first.carrier == first.view.carriers[0] and first.figures[1].data  # the main carrier, drawn
-    gas = read_results(token, str(run_id), "gas", "X2", False)
-    assert gas.carrier == "gas" and gas.figures[0].layout.barmode == "group" and gas.figures[1].data
-    nothing = read_results(token, str(run_id), "gas", "N1", True)
-    assert nothing.figures[2] == "No gas was produced or consumed at N1 in this run; it flowed at X1, X2, X3."
-    assert read_results(token, "abc", None, ALL_NODES, True).error == "“abc” is not a run number."
-    assert "no run" in read_results(token, str(run_id + 99), None, ALL_NODES, True).error.lower()
-    assert read_results("not-a-token", str(run_id), None, ALL_NODES, True).email == ""
+    assert set(first.figures) == set(FIGURES) and first.figures["dispatch"].data  # the main carrier, drawn
+    assert first.view.carriers[0] in first.figures["dispatch"].layout.title.text
+    gas = read_and_draw(token, str(run_id), Filters(carrier="gas", node="X2", stacked=False, cost_class="monetary"),
+                        ("capacity", "dispatch"))
+    assert set(gas.figures) == {"capacity", "dispatch"}
+    assert gas.figures["capacity"].layout.barmode == "group" and gas.figures["dispatch"].data
+    nothing = read_and_draw(token, str(run_id), Filters(carrier="gas", node="N1"), ("dispatch",))
+    assert nothing.dispatch_note == "No gas was produced or consumed at N1 in this run; it flowed at X1, X2, X3."
+    assert read_and_draw(token, "abc", None, ()).error == "“abc” is not a run number."
+    assert "no run" in read_and_draw(token, str(run_id + 99), None, ()).error.lower()
+    assert read_and_draw("not-a-token", str(run_id), None, ()).email == ""
