@@ -96,6 +96,7 @@ class Outcome:
     # Logical name -> file name relative to `results_dir` (empty unless optimal).
     artefacts: dict[str, str] = field(default_factory=dict)
     results_dir: Path | None = None
+    note: str = ""  # what a planner should know about how the results are shown (e.g. SPORES)
 
     @property
     def ok(self) -> bool:
@@ -500,9 +501,12 @@ def solve_model(
             timings["write_s"] = time.monotonic() - t
     message = outcome_message(termination, objective, time_limit_s, timings)
     summary = message
+    note = ""
     if termination == "optimal":
         summary = f"The solver found an optimal solution (objective {objective:.7g})." \
             if objective is not None else "The solver found an optimal solution."
+        note = spores_note(model)
+        summary = f"{summary} {note}".strip()
     return Outcome(
         termination=termination,
         objective=objective,
@@ -511,6 +515,7 @@ def solve_model(
         log=planner_log(summary, log.getvalue(), solver_lines=_solver_lines(log, highs_log), solver=solver),
         artefacts=artefacts,
         results_dir=results_dir,
+        note=note,
     )
 
 
@@ -603,14 +608,47 @@ def run(
 
 
 def _objective(model) -> float | None:
+    """The solved objective. SPORES runs: the cost-optimal first solution (spore 0). Operate runs:
+    the sum over the windows solved one after another (Calliope repeats each window's objective
+    over the window's time steps)."""
     results = model.results
     names = ["min_cost_optimisation"] + [n for n in results.data_vars if results[n].ndim == 0]
     for name in names:
-        if name in results.data_vars and results[name].ndim == 0:
-            value = float(results[name].values)
-            if math.isfinite(value):
-                return value
+        if name not in results.data_vars:
+            continue
+        values = results[name]
+        if "spores" in values.dims:
+            values = values.isel(spores=0)
+        if values.dims == ("timesteps",):
+            value = _sum_over_windows(model, values)
+        elif values.ndim == 0:
+            value = float(values.values)
+        else:
+            continue
+        if value is not None and math.isfinite(value):
+            return value
     return None
+
+
+def _sum_over_windows(model, values) -> float | None:
+    try:
+        window = pd.Timedelta(str(model.config.build.operate.window))
+    except Exception:  # not an operate run: an objective over time steps is not one number
+        return None
+    series = values.to_series().dropna()
+    if series.empty or window <= pd.Timedelta(0):
+        return None
+    times = pd.DatetimeIndex(series.index)
+    return float(series.groupby((times - times[0]) // window).first().sum())
+
+
+def spores_note(model) -> str:
+    """What a SPORES run's page shows and where the other solutions are ("" for other runs)."""
+    count = model.results.sizes.get("spores", 0)
+    if count < 2:
+        return ""
+    return (f"SPORES: {count} solutions (the cost-optimal one and {count - 1} alternatives). The results page "
+            "shows the cost-optimal one; every solution is in the NetCDF and the outputs zip (column spore).")
 
 
 def outcome_message(termination: str, objective: float | None, time_limit_s: float | None,
@@ -657,6 +695,7 @@ def write_results(model, results_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.to_netcdf(tmp / ARTEFACT_FILES["netcdf"])
+    model = _first_solution(model)
     capacity_table(model).to_csv(tmp / ARTEFACT_FILES["capacity"], index=False)
     flows_table(model).to_csv(tmp / ARTEFACT_FILES["flows"], index=False)
     costs_table(model).to_csv(tmp / ARTEFACT_FILES["costs"], index=False)
@@ -666,6 +705,23 @@ def write_results(model, results_dir: Path) -> Path:
     shutil.rmtree(results_dir, ignore_errors=True)
     os.replace(tmp, results_dir)
     return results_dir
+
+
+@dataclass
+class _FirstSolution:
+    """A SPORES model seen through its cost-optimal solution (spore 0), for the page's tables."""
+
+    results: Any
+    inputs: Any
+    math: Any
+    config: Any
+
+
+def _first_solution(model):
+    if "spores" not in model.results.dims:
+        return model
+    return _FirstSolution(results=model.results.isel(spores=0, drop=True), inputs=model.inputs,
+                          math=getattr(model, "math", None), config=model.config)
 
 
 def _tidy(da, rename: dict[str, str]) -> pd.DataFrame:
@@ -679,9 +735,12 @@ _DIMS = {"nodes": "node", "techs": "tech", "carriers": "carrier", "costs": "cost
 def capacity_table(model) -> pd.DataFrame:
     frames = []
     for variable in ("flow_cap", "storage_cap"):
-        if variable not in model.results.data_vars:
+        if variable in model.results.data_vars:
+            df = _tidy(model.results[variable], _DIMS)
+        elif variable in model.inputs.data_vars:  # operate mode: the capacities were given, not chosen
+            df = _with_output_carrier(model, _tidy(model.inputs[variable], _DIMS))
+        else:
             continue
-        df = _tidy(model.results[variable], _DIMS)
         if "carrier" not in df.columns:  # storage_cap has no carrier dimension
             df["carrier"] = ""
         df["variable"] = variable
@@ -690,6 +749,18 @@ def capacity_table(model) -> pd.DataFrame:
         return pd.DataFrame(columns=["node", "tech", "carrier", "variable", "value"])
     # Zero capacities stay: "the optimiser built none" is an answer planners look for.
     return pd.concat(frames, ignore_index=True)
+
+
+def _with_output_carrier(model, df: pd.DataFrame) -> pd.DataFrame:
+    """Given capacities (no carrier dimension) under the carrier each tech puts out."""
+    if "carrier" in df.columns or "carrier_out" not in model.inputs.data_vars or "tech" not in df.columns:
+        return df
+    out = model.inputs["carrier_out"].to_series().dropna()
+    out = out[out.astype(bool)].reset_index().rename(columns=_DIMS)
+    if "carrier" not in out.columns:
+        return df
+    first = out[["tech", "carrier"]].drop_duplicates("tech")
+    return df.merge(first, on="tech", how="left").fillna({"carrier": ""})
 
 
 def flows_table(model) -> pd.DataFrame:

@@ -260,7 +260,7 @@ def solve_run(run_id: int) -> str:
     work = float(build_timings.get("build_job_s", 0.0)) + timings["solve_job_s"]
     wait = float(build_timings.get("build_wait_s", 0.0)) + solve_wait_s
     timings.update(solve_wait_s=solve_wait_s, wait_s=round(wait, 3), total_s=round(work, 3))
-    message = solved_message(work, wait, outcome.objective)
+    message = f"{solved_message(work, wait, outcome.objective)} {outcome.note}".strip()
     artefacts = {**outcome.artefacts, **_inputs_zip(directory, outcome.results_dir),
                  **_outputs_zip(model, outcome.results_dir)}
     with session_scope() as session:
