@@ -125,6 +125,7 @@ def _model_id(raw: str) -> int | None:
 class RunsState(AuthState):
     runs: list[RunRow] = []
     delete_id: int = 0  # the run the delete dialog asks about (0: closed)
+    shown_model_id: int = 0  # the model whose runs are shown (for the Compare runs link)
 
     @rx.var
     def can_compare(self) -> bool:
@@ -140,7 +141,7 @@ class RunsState(AuthState):
                     if model_id is not None else None)
         except EngageError:  # the model page itself says what is wrong
             rows = None
-        self.runs = rows or []
+        self.runs, self.shown_model_id = rows or [], model_id or 0
         if any(r.active for r in self.runs):
             return RunsState.watch
 

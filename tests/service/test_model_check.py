@@ -426,7 +426,7 @@ def test_engage_check_command(db_url, tmp_path):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_run_form_check_for_the_logged_in_user(db_url, tmp_path):
     from engage_reflex.services import users
-    from engage_reflex.state.model.runs import check_title, fetch_check
+    from engage_reflex.state.model.run_check import check_title, fetch_check
 
     with session_scope(db_url) as session:
         user = users.register(session=session, email="planner@example.org", password="a long password 42")
@@ -455,6 +455,7 @@ def test_model_page_compiles_with_the_check_panel():
     assert 'id:"model-check"' in code and '"aria-live":"polite"' in code
     assert "check_title" in code and "findings" in code
     for control, label in [("run-scenario", "Scenario"), ("run-solver", "Solver"), ("run-start", "Start date"),
-                           ("run-end", "End date (included)"), ("run-resample", "Time steps")]:
+                           ("run-end", "End date (included)"), ("run-resample", "Time steps"),
+                           ("run-cluster-days", "Representative days (optional)")]:
         assert f'htmlFor:"{control}"' in code, control
         assert f'"aria-label":"{label}"' in code, label

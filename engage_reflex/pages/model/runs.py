@@ -273,7 +273,7 @@ def runs_list() -> rx.Component:
             rx.text("Why do two runs differ? Compare their inputs and results side by side.", size="2",
                     color=rx.color("gray", 11)),
             rx.link(rx.button(rx.icon("git-compare", size=14), "Compare runs", size="1", variant="soft"),
-                    href="/models/" + RunsState.model_id.to(str) + "/compare", id="compare-runs-link"),
+                    href="/models/" + RunsState.shown_model_id.to_string() + "/compare", id="compare-runs-link"),
             align="center", spacing="3", wrap="wrap")),
         rx.cond(
             RunsState.runs.length() > 0,
