@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from engage_reflex.services.compare import definition_changes
+from engage_reflex.services.compare_inputs import definition_changes
 
 
 def cost(value, cost_class="monetary"):
