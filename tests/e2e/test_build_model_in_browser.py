@@ -33,14 +33,10 @@ from tests.builder_recipe import (
     build_with_services,
     exported,
 )
-from tests.e2e.ui import hydrated, open_dialog, register
+from tests.e2e.ui import editor_area, hydrated, open_dialog, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
-
-
-def _area(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Model editor").get_by_role("link", name=name, exact=True).click()
 
 
 def _one_h1(page: Page) -> None:
@@ -108,7 +104,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
     model_url = page.url
 
     # Two locations clicked onto the map; one dragged; then both typed exactly.
-    _area(page, "Locations")
+    editor_area(page, "Locations")
     _place_on_map(page, 0.3, 0.55, LOCATIONS[0][0])
     _place_on_map(page, 0.75, 0.3, LOCATIONS[1][0])  # above the toasts (bottom right)
     south = page.get_by_role("button", name=LOCATIONS[1][0], exact=True)
@@ -135,7 +131,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
         expect(_row_cell(page, name, 0)).to_contain_text(str(lat))
 
     # The carrier.
-    _area(page, "Carriers")
+    editor_area(page, "Carriers")
     page.get_by_role("button", name="Add carrier").click()
     dialog = page.get_by_role("dialog", name="Add a carrier")
     dialog.get_by_label("Name").fill(CARRIER["name"])
@@ -149,7 +145,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
 
     # The technologies, each with its parameters (a constant demand: a number, not a timeseries).
     for base, name, display, color, carrier in TECHS:
-        _area(page, "Technologies")
+        editor_area(page, "Technologies")
         page.get_by_role("button", name="New technology").click()
         dialog = page.get_by_role("dialog")
         dialog.get_by_label("Base technology").select_option(base)
@@ -166,7 +162,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
                 _set_parameter(page, parameter, raw, cost_class)
 
     # Nodes in the grid, the link, and one node's own value.
-    _area(page, "Nodes & links")
+    editor_area(page, "Nodes & links")
     displays = {name: display for _, name, display, _, _ in TECHS}
     for location, tech in NODES:
         box_ = page.get_by_role("checkbox", name=f"{displays[tech]} at {location}", exact=True)
@@ -196,7 +192,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
     hydrated(page)
     page.get_by_role("button", name="Check model").click()
     expect(page.get_by_text("Calliope read the model without complaint.")).to_be_visible(timeout=120_000)
-    _area(page, "Runs")
+    editor_area(page, "Runs")
     expect(page.locator("#run-start")).not_to_have_value("")
     start_day = page.locator("#run-start").input_value()
     page.fill("#run-end", start_day)

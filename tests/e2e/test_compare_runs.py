@@ -8,32 +8,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ui import hydrated, register
+from tests.e2e.ui import editor_area, hydrated, register, run_days
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
 NATIONAL = "National-scale example model"
 DAY = "2005-01-01"
-
-
-def _area(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Model editor").get_by_role("link", name=name, exact=True).click()
-
-
-def _run_one_day(page: Page) -> str:
-    """Start a one-day HiGHS run on the Runs page; its id once it has succeeded."""
-    _area(page, "Runs")
-    expect(page.locator("#run-start")).not_to_have_value("")
-    page.fill("#run-start", DAY)
-    page.fill("#run-end", DAY)
-    expect(page.locator("#run-end")).to_have_value(DAY)
-    page.wait_for_timeout(400)  # let the dates reach the server before the click
-    before = page.locator(".run-row").count()
-    page.click("#run-button")
-    expect(page.locator(".run-row")).to_have_count(before + 1, timeout=30_000)
-    run = page.locator(".run-row").first
-    expect(run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
-    return run.get_attribute("data-run-id")
 
 
 def _pick(page: Page, label: str, run_id: str) -> None:
@@ -49,7 +29,7 @@ def test_compare_two_runs_of_a_model(page: Page, base_url: str):
     tile.get_by_role("button", name="Make a copy").click()
     expect(page.locator("#model-name")).to_have_text(f"Copy of {NATIONAL}")
     model_id = re.search(r"/models/(\d+)", page.url)[1]
-    first = _run_one_day(page)
+    first = run_days(page, DAY, DAY)
 
     # One run: nothing to compare yet.
     page.goto(f"/models/{model_id}/compare")
@@ -61,7 +41,7 @@ def test_compare_two_runs_of_a_model(page: Page, base_url: str):
     expect(page).to_have_url(re.compile(rf"/models/{model_id}/runs"))
 
     # The battery may deliver twice the power, then the model runs again.
-    _area(page, "Technologies")
+    editor_area(page, "Technologies")
     page.get_by_role("link", name="Battery storage").click()
     expect(page.locator("#tech-heading")).to_have_text("Battery storage")
     page.get_by_label("Search parameters").fill("flow_cap_max")
@@ -69,7 +49,7 @@ def test_compare_two_runs_of_a_model(page: Page, base_url: str):
     row.get_by_label("New value of flow_cap_max").fill("2000")
     row.get_by_role("button", name="Set flow_cap_max").click()
     expect(page.get_by_text("Set flow_cap_max of “Battery storage” to 2000.")).to_be_visible()
-    second = _run_one_day(page)
+    second = run_days(page, DAY, DAY)
 
     # With two runs that have results, the Runs page leads to the comparison.
     page.get_by_role("link", name="Compare runs").click()

@@ -19,7 +19,7 @@ from sqlmodel import select
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Run, Scenario, User
 from engage_reflex.services import calliope_io
-from tests.e2e.ui import hydrated
+from tests.e2e.ui import editor_area, hydrated, run_days
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
@@ -27,29 +27,6 @@ NATIONAL = "National-scale example model"
 DAY = "2005-01-01"
 NEW_COST = "800"
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshot.png"
-
-
-def _area(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Model editor").get_by_role("link", name=name, exact=True).click()
-
-
-def _run_one_day(page: Page, notes: str = "") -> str:
-    """Start a one-day HiGHS run on the Runs page; returns its id once it has succeeded."""
-    _area(page, "Runs")
-    expect(page.locator("#run-start")).not_to_have_value("")
-    page.fill("#run-start", DAY)
-    page.fill("#run-end", DAY)
-    expect(page.locator("#run-end")).to_have_value(DAY)
-    if notes:
-        page.get_by_label("Notes (optional)").fill(notes)
-    page.wait_for_timeout(400)  # let the dates reach the server before the click
-    before = page.locator(".run-row").count()
-    page.click("#run-button")
-    # The row shows once the run is recorded and queued (slower while a worker is busy on both cores).
-    expect(page.locator(".run-row")).to_have_count(before + 1, timeout=30_000)
-    run = page.locator(".run-row").first
-    expect(run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
-    return run.get_attribute("data-run-id")
 
 
 def _bare_calliope_objective(definition, tmp_path) -> float:
@@ -79,11 +56,11 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
     tile.get_by_role("button", name="Make a copy").click()
     expect(page.locator("#model-name")).to_have_text(f"Copy of {NATIONAL}")
     expect(page.locator("#view-only-banner")).to_have_count(0)
-    first_run = _run_one_day(page, notes="Sample as it is")
+    first_run = run_days(page, DAY, DAY, notes="Sample as it is")
     expect(page.locator(f'.run-row[data-run-id="{first_run}"] .run-notes')).to_have_text("Sample as it is")
 
     # The gas turbine's monetary cost of capacity, through the parameter editor.
-    _area(page, "Technologies")
+    editor_area(page, "Technologies")
     page.get_by_role("link", name="Combined cycle gas turbine").click()
     expect(page.locator("#tech-heading")).to_have_text("Combined cycle gas turbine")
     page.get_by_label("Search parameters").fill("cost_flow_cap")
@@ -95,7 +72,7 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
            ).to_be_visible()
 
     # The earlier run now shows it is out of date; a rerun solves the changed model.
-    _area(page, "Runs")
+    editor_area(page, "Runs")
     earlier = page.locator(f'.run-row[data-run-id="{first_run}"]')
     expect(earlier.locator(".run-out-of-date")).to_have_text("Out of date")
     expect(earlier.locator(".run-edits-since")).to_have_text("1 edit since")
@@ -133,7 +110,7 @@ def test_copy_the_sample_change_a_cost_and_rerun(page: Page, base_url: str, app_
 
     # The copy's locations on the map (no tiles here: Engage's own markers and lines), the
     # README's picture when ENGAGE_UPDATE_SCREENSHOT=1.
-    _area(page, "Locations")
+    editor_area(page, "Locations")
     expect(page.get_by_role("button", name="region1", exact=True)).to_be_visible()
     expect(page.locator("path.engage-map-line")).not_to_have_count(0)  # (a flat line has no height)
     page.wait_for_timeout(800)  # let the map finish fitting its markers

@@ -42,3 +42,27 @@ def open_dialog(button: Locator, dialog: Locator, attempts: int = 3) -> None:
         except AssertionError:
             if attempt == attempts - 1:
                 raise
+
+
+def editor_area(page: Page, name: str) -> None:
+    """Open one area of the model editor (Runs, Technologies, ...) from its navigation."""
+    page.get_by_role("navigation", name="Model editor").get_by_role("link", name=name, exact=True).click()
+
+
+def run_days(page: Page, start: str, end: str, notes: str = "") -> str:
+    """Start a HiGHS run over [start, end] on the model's Runs page; its id once it has succeeded."""
+    editor_area(page, "Runs")
+    expect(page.locator("#run-start")).not_to_have_value("")
+    page.fill("#run-start", start)
+    page.fill("#run-end", end)
+    expect(page.locator("#run-end")).to_have_value(end)
+    if notes:
+        page.get_by_label("Notes (optional)").fill(notes)
+    page.wait_for_timeout(400)  # let the form reach the server before the click
+    before = page.locator(".run-row").count()
+    page.click("#run-button")
+    # The row shows once the run is recorded and queued (slower while a worker is busy on both cores).
+    expect(page.locator(".run-row")).to_have_count(before + 1, timeout=30_000)
+    run = page.locator(".run-row").first
+    expect(run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
+    return run.get_attribute("data-run-id")
