@@ -19,6 +19,7 @@ from engage_reflex.db import session_scope
 from engage_reflex.schemas import ResultsView
 from engage_reflex.services import downloads, runs
 from engage_reflex.services.errors import EngageError
+from engage_reflex.services.names import plural
 from engage_reflex.state._format import number
 from engage_reflex.state.auth import AuthState, lookup_user
 from engage_reflex.state.result_drawing import ALL_NODES, ALL_TECHS, Drawn, read_and_draw
@@ -60,6 +61,8 @@ def _facts(view: ResultsView) -> list[Fact]:
         Fact("Time steps", f"every {run.resample}" if run.resample else "hourly (as in the model)"),
         Fact("Objective (total cost)", number(run.objective) if run.objective is not None else "–"),
     ]
+    if run.cluster_days:  # the figures show those days only, each standing for several
+        facts.insert(3, Fact("Solved as", plural(run.cluster_days, "representative day")))
     facts += [Fact(label, f"{seconds:,.1f} s") for label, seconds in view.timings]
     if run.duration_s is not None and not any(label.lower() == "total" for label, _ in view.timings):
         facts.append(Fact("Total time", f"{run.duration_s:,.1f} s"))

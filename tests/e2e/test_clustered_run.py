@@ -48,3 +48,4 @@ def test_a_clustered_run_is_estimated_solved_and_its_results_open(page: Page, ba
     page.goto(f"/runs/{run_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(rf"Results of Run #{run_id}"))
     expect(page.locator("#capacity-plot .main-svg").first).to_be_visible()
+    expect(page.get_by_text("2 representative days", exact=True)).to_be_visible()
