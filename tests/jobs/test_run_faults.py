@@ -157,6 +157,16 @@ def _wait_for(db_url: str, run_id: int, predicate, what: str, workers: Workers, 
         time.sleep(0.1)
 
 
+def _wait_alerted(db_url: str, run_id: int, timeout: float = 15) -> bool:
+    """Whether the owner's alert was claimed: just after the run ended, in its own transaction."""
+    deadline = time.monotonic() + timeout
+    while _status(db_url, run_id).alerted_at is None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def _wait_final(db_url, run_id, workers, timeout=FINAL_WITHIN_S) -> Run:
     return _wait_for(db_url, run_id, lambda r: r.status in FINAL, "final", workers, timeout)
 
@@ -229,7 +239,8 @@ def test_a_killed_work_horse_fails_its_run_at_once(db_url, session, own_redis, n
     run = _wait_final(db_url, view.id, workers)
     assert time.monotonic() - killed_at < FINAL_WITHIN_S
     assert run.status == "failed" and run.message.startswith("The process solving this run stopped unexpectedly")
-    assert run.artefacts == {} and run.finished_at and run.alerted_at  # the owner's alert went out
+    assert run.artefacts == {} and run.finished_at
+    assert _wait_alerted(db_url, view.id)  # the owner's alert went out
     assert _left_over(doomed) == []
     assert worker.poll() is None  # the worker lives on
     assert _stuck_or_lost(db_url, [view.id]) == []
@@ -258,7 +269,9 @@ def test_a_killed_worker_takes_its_horse_and_solver_along_and_another_worker_fin
     run = _wait_final(db_url, view.id, workers)
     assert time.monotonic() - killed_at < FINAL_WITHIN_S
     assert run.status == "failed" and run.message == runs.WORKER_LOST_MESSAGE, run.message
-    assert run.termination == runs.WORKER_LOST and run.alerted_at
+    assert run.termination == runs.WORKER_LOST
+    # The owner's alert is claimed just after the failure is written (its own transaction).
+    assert _wait_alerted(db_url, view.id)
     assert survivor.poll() is None
     assert _stuck_or_lost(db_url, [view.id]) == []
 
