@@ -54,7 +54,7 @@ endef
 help:
 	@echo "make run   - install everything, then start Engage with the sample models"
 	@echo "make test  - install everything, then run the whole test suite"
-	@echo "make bench - print the benchmarks (run overhead, editor pages, model copy, uploads, results page)"
+	@echo "make bench - print the benchmarks (run overhead, editor pages, model copy, uploads, results page, status latency)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x "$(VPY)" ]; then \
@@ -147,6 +147,7 @@ bench: install test-system-deps services
 	$(VPY) bench/builder_pages.py
 	$(VPY) bench/upload.py
 	$(VPY) bench/results_page.py
+	$(VPY) bench/status_latency.py
 
 clean:
 	rm -rf .web .states $(VENV) $(TOOLS) .reflex_home

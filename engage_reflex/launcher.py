@@ -108,6 +108,9 @@ def serve(*, with_workers: bool = True) -> int:
     env.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
     env.setdefault("REFLEX_USE_SYSTEM_BUN", "true")
     env.setdefault("REFLEX_DIR", str(PROJECT_ROOT / ".reflex_home"))
+    # With the Redis state manager Reflex would start 2 x CPUs + 1 web workers; one app process
+    # is what `make run` needs (more replicas: set GRANIAN_WORKERS, or start more app processes).
+    env.setdefault("GRANIAN_WORKERS", "1")
     bin_dir = Path(sys.executable).parent
     port = str(settings.app_port)
 

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
 
     # Where everything the app writes lives: the SQLite file, run artefacts, exports.
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="ENGAGE_DATA_DIR")
+    # Where run files (results, logs, inputs) live, shared by the app and every worker: empty means
+    # data_dir itself (runs/<id>/...), a folder path or file:///folder a shared disk, and
+    # s3://bucket/prefix any S3-compatible store (services/storage.py). Credentials come from the
+    # standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION environment.
+    artifacts_url: str = Field(default="", alias="ENGAGE_ARTIFACTS_URL")
+    # The S3 endpoint of a store that is not AWS (MinIO, Ceph, moto in the tests); empty: AWS's own.
+    artifacts_endpoint_url: str = Field(default="", alias="ENGAGE_ARTIFACTS_ENDPOINT_URL")
     # SQLAlchemy URL; empty means a SQLite file in data_dir.
     database_url: str = Field(default="", alias="DATABASE_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
@@ -60,7 +67,12 @@ class Settings(BaseSettings):
     app_port: int = Field(default=3000, alias="ENGAGE_PORT")
     # The worker's caches of Calliope's built-in math and parsing grammars (jobs/warm_cache.py).
     warm_cache: bool = Field(default=True, alias="ENGAGE_WARM_CACHE")
-    # How often an open runs page looks at the database for status changes.
+    # Run status reaches open pages pushed over Redis pub/sub (services/run_events.py); while one of
+    # its runs is going, a page still reads the database this often, for a message that was lost.
+    status_push: bool = Field(default=True, alias="ENGAGE_STATUS_PUSH")
+    status_fallback_seconds: float = Field(default=10, gt=0, alias="ENGAGE_STATUS_FALLBACK_SECONDS")
+    # With ENGAGE_STATUS_PUSH=false (the measured baseline of bench/status_latency.py), how often an
+    # open runs page polls the database instead.
     status_poll_seconds: float = Field(default=0.5, alias="ENGAGE_STATUS_POLL_SECONDS")
     # Run supervision (jobs/reconciler.py, read by each worker): how often a worker reconciles the
     # runs and refreshes the heartbeat of the run it holds; after how long without a heartbeat a

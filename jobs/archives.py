@@ -9,6 +9,7 @@ model and the row's "succeeded" go in one transaction. `export_scenario_zip` wri
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import ActivityLog, Scenario, Upload, UploadStatus
-from engage_reflex.services import archives, uploads
+from engage_reflex.services import archives, storage, uploads
 from engage_reflex.services.errors import EngageError
 from jobs.uploads import ENGAGE_FAULT, _Progress
 
@@ -36,14 +37,14 @@ class _Scaled:
         self.progress(self.start + (self.end - self.start) * fraction)
 
 
-def _begin(upload_id: int) -> tuple[Path, int | None, str] | None:
+def _begin(upload_id: int) -> tuple[str, int | None, str] | None:
     with session_scope() as session:
         upload = session.get(Upload, upload_id)
         if upload is None or upload.kind != uploads.ARCHIVE_KIND:
             return None
         upload.status, upload.message = UploadStatus.processing, "Unpacking the zip"
         session.add(upload)
-        return Path(upload.stored_path), upload.user_id, upload.filename
+        return upload.stored_path, upload.user_id, upload.filename
 
 
 def _fail(upload_id: int, message: str) -> None:
@@ -59,21 +60,35 @@ def import_model_archive(upload_id: int) -> str:
     begun = _begin(upload_id)
     if begun is None:
         return "gone"
-    path, user_id, filename = begun
+    stored, user_id, filename = begun
     progress = _Progress()
+    # This worker's own folder for the unpacked model, never in the store (the zip may come from S3).
+    unpacked = storage.machine_scratch() / "uploads" / str(int(upload_id)) / "unpacked"
+    shutil.rmtree(unpacked.parent, ignore_errors=True)  # a killed earlier attempt's leftovers
+    path = None
     try:
-        return _import(upload_id, path, user_id, filename, progress)
+        path = uploads.local_file(stored)
+        return _import(upload_id, path, unpacked, user_id, filename, progress)
+    except FileNotFoundError:
+        _fail(upload_id, f"{filename}: the uploaded zip is no longer stored; please upload it again.")
+        return "refused"
+    except EngageError as exc:  # the store does not answer
+        _fail(upload_id, f"{filename}: {exc.message}")
+        return "refused"
     finally:
+        shutil.rmtree(unpacked.parent, ignore_errors=True)
+        if path is not None:
+            uploads.release_local_copy(path)
         uploads.remove_files(upload_id)
 
 
-def _import(upload_id: int, path: Path, user_id: int | None, filename: str, progress: _Progress) -> str:
+def _import(upload_id: int, path: Path, unpacked: Path, user_id: int | None, filename: str,
+            progress: _Progress) -> str:
     if user_id is None:
         _fail(upload_id, "The account that uploaded this zip no longer exists; nothing was imported.")
         return "refused"
     try:
-        root = archives.unpack_model_archive(archive=path, into=path.parent / "unpacked",
-                                             progress=_Scaled(progress, 0.0, 0.3))
+        root = archives.unpack_model_archive(archive=path, into=unpacked, progress=_Scaled(progress, 0.0, 0.3))
         _set_message(upload_id, "Reading the model with Calliope")
         progress(0.35)
         from engage_reflex.services.calliope_io import import_model_directory
@@ -128,10 +143,11 @@ def export_scenario_zip(export_id: str, scenario_id: int, user_id: int | None) -
     from engage_reflex.services.calliope_io import export_scenario
 
     job, progress = get_current_job(), _Progress()
-    zip_path, _ = archives.export_paths(export_id)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(dir=zip_path.parent, prefix=f".{export_id}-") as work:
+    zip_key, _ = archives.export_keys(export_id)
+    scratch = storage.machine_scratch() / "exports"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:  # written on this machine, then put into the run files store the app serves it from
+        with tempfile.TemporaryDirectory(dir=scratch, prefix=f".{export_id}-") as work:
             with session_scope() as session:
                 definition = export_scenario(session=session, scenario_id=scenario_id, user_id=user_id)
                 scenario = session.get(Scenario, scenario_id)
@@ -143,7 +159,12 @@ def export_scenario_zip(export_id: str, scenario_id: int, user_id: int | None) -
             filename = archives.export_filename(definition.name, scenario_name)
             archives.write_export_note(export_id=export_id, user_id=user_id, model_id=model_id,
                                        scenario_id=scenario_id, filename=filename)
-            archives.zip_folder(folder=folder, target=zip_path, top=filename.removesuffix(".zip"))
+            store = storage.get_store()
+            # A local store gets the zip in place (written whole or not at all), S3 an upload of it.
+            target = store.local_path(zip_key) if store.is_local else Path(work) / "export.zip"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            archives.zip_folder(folder=folder, target=target, top=filename.removesuffix(".zip"))
+            store.upload(target, zip_key)
     except EngageError as exc:
         _job_error(job, exc.message)
         archives.remove_export(export_id)

@@ -3,17 +3,22 @@
 The two jobs of a run use it in two steps:
 
 * `read_model()` in the build job: it turns an exported definition into a Calliope model (this
-  is where a bad definition fails) and `save_inputs()` keeps that model for the solve job;
-* `solve_model()` in the solve job: `load_inputs()`, build the backend, solve, write results.
+  is where a bad definition fails); `save_inputs_netcdf()` writes that model's inputs for the
+  solve job (into the run files store), `save_inputs()` also keeps it as a pickle in a local
+  scratch folder (the same-host fast path below);
+* `solve_model()` in the solve job: the model back (`load_inputs()` or `load_inputs_netcdf()`),
+  build the backend, solve, write results.
 
 `run()` does both in one call (tests, scripts).
 
-Why a pickle between the jobs: for national_scale (5 days) re-reading the written directory
-takes 1.15 s and `calliope.read_netcdf` of the inputs 0.85 s, while unpickling the model read
-by the build job takes 4 ms (pickling 4 ms, 200 KB). Both jobs run the same code version; if
-the pickle cannot be loaded (e.g. after an upgrade between the two jobs), the solve job falls
-back to re-reading the definition the build job wrote. The file is written by the build job
-into the server's own run directory; it never comes from a user.
+Same-host fast path (a pickle): for national_scale (5 days) `calliope.read_netcdf` of the inputs
+takes 0.85 s, re-reading the written definition 1.15 s, while unpickling the model read by the
+build job takes 4 ms (pickling 4 ms, 200 KB). So the build job also pickles the model into
+data_dir/scratch/runs/<id>, a folder on its own disk that is never part of the run files store;
+the solve job uses it only when it runs on that same machine (the same code version wrote it
+moments before). Anywhere else, or if the pickle will not load, it reads the store's
+inputs.nc, which Calliope 0.7 builds and solves to the same objective (national_scale:
+277048.48 both ways). A pickle is never written to or read from the store.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ LOGGER = logging.getLogger(__name__)
 # phase ("read" | "build" | "solve" | "write"), percent 0-100, a sentence for the planner.
 ProgressCallback = Callable[[str, int, str], None]
 
-INPUTS_PICKLE = "inputs.pickle"
+INPUTS_PICKLE = "inputs.pickle"  # only in the worker's local scratch folder, never in the store
+# The read model's inputs, as the build job hands them to the solve job through the store.
+INPUTS_NETCDF = "inputs.nc"
 # HiGHS writes (and flushes) its log here line by line while it solves; the Log dialog's live view
 # (services/run_logs.py live_log) reads it then, and the "highs" record of `_solver_lines` after.
 HIGHS_LOG = "highs.log"
@@ -426,8 +433,22 @@ def save_inputs(model, path: Path) -> None:
 
 
 def load_inputs(path: Path):
+    """The pickle save_inputs wrote on this machine (never a file from the store or a user)."""
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def save_inputs_netcdf(model, path: Path) -> None:
+    """The read (not yet built) model's inputs as NetCDF: what the solve job reads anywhere."""
+    tmp = path.with_name(path.name + ".partial")
+    model.to_netcdf(tmp)
+    os.replace(tmp, path)
+
+
+def load_inputs_netcdf(path: Path):
+    import calliope
+
+    return calliope.read_netcdf(path)
 
 
 # --- step 2: build, solve, write -----------------------------------------------------------

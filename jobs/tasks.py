@@ -4,6 +4,14 @@ build_run (short queue): export the scenario, read it with calliope (this is whe
 fails, quickly), keep the read model for the solve job, then enqueue solve_run.
 solve_run (long queue): build the backend, solve, write results, record the outcome.
 
+Files: each job works in a local folder (storage.run_work_dir: a local store's own run folder,
+else data_dir/runs/<id> on the worker's disk) and puts what the app and the other job need into
+the run files store (services/storage.py) under runs/<id>: the build job the model's inputs as
+NetCDF (inputs.nc, which the solve job reads on any machine), inputs.zip and run.log; the solve
+job results/ (NetCDF, CSV tables, inputs.zip, outputs.zip) and run.log, failed or not. Run.artefact_dir
+is the results' key prefix ("runs/<id>/results"). The only shortcut is the same-host pickle of
+jobs/calliope_runner.py, kept in storage.scratch_dir, outside the store.
+
 Each step opens its own short transactions (session_scope) and never holds one open while
 calliope works. Whatever goes wrong ends on the row as `failed` with a planner message: the
 jobs catch what they can, rq's on_failure/on_stopped callbacks and the worker's
@@ -32,6 +40,8 @@ from rq.timeouts import JobTimeoutException
 from engage_reflex.db import session_scope
 from engage_reflex.models import Run, RunStatus
 from engage_reflex.services import queue as jobqueue
+from engage_reflex.services import storage
+from engage_reflex.services.live_log_stream import LiveLogPublisher
 from engage_reflex.services.errors import EngageError
 from engage_reflex.services.runs import (
     as_utc,
@@ -44,21 +54,42 @@ from engage_reflex.services.runs import (
 )
 from engage_reflex.settings import get_settings
 from jobs import calliope_runner, run_outputs
-from jobs.calliope_runner import INPUTS_PICKLE, ModelReadError, time_limit_message
+from jobs.calliope_runner import INPUTS_NETCDF, INPUTS_PICKLE, RAW_LOG, ModelReadError, time_limit_message
 
 LOGGER = logging.getLogger(__name__)
 MODEL_DIR = "model"  # the exported definition, runnable with `calliope run model/model.yaml`
 INPUTS_ZIP = "inputs.zip"
+RESULTS_DIR = "results"  # calliope_runner.solve_model writes the results here in the work folder
 
 
-def _inputs_zip(directory: Path, results: Path | None) -> dict[str, str]:
-    """The run's definition (model.yaml, data tables, math) zipped into its results: the "inputs"
+def _zip_inputs(directory: Path) -> None:
+    """The run's definition (model.yaml, data tables, math) zipped beside it: the "inputs"
     download, which `calliope run model/model.yaml` runs unchanged."""
     from engage_reflex.services.archives import zip_folder
 
-    if results is None or not (directory / MODEL_DIR / "model.yaml").is_file():
+    if (directory / MODEL_DIR / "model.yaml").is_file():
+        zip_folder(folder=directory / MODEL_DIR, target=directory / INPUTS_ZIP, top=MODEL_DIR)
+
+
+def _inputs_zip(run_id: int, directory: Path, results: Path | None) -> dict[str, str]:
+    """The build job's inputs.zip into the results: from this machine's work folder (linked, not
+    copied), or from the store when the build ran elsewhere."""
+    if results is None:
         return {}
-    zip_folder(folder=directory / MODEL_DIR, target=results / INPUTS_ZIP, top=MODEL_DIR)
+    local, target = directory / INPUTS_ZIP, results / INPUTS_ZIP
+    try:
+        if local.is_file():
+            try:
+                os.link(local, target)
+            except OSError:
+                shutil.copyfile(local, target)
+        else:
+            shutil.copyfile(storage.get_store().fetch(_key(run_id, INPUTS_ZIP)), target)
+    except FileNotFoundError:
+        return {}
+    except EngageError:  # the store did not answer: the run still has its results
+        LOGGER.warning("could not fetch the inputs zip of run %s", run_id, exc_info=True)
+        return {}
     return {"inputs": INPUTS_ZIP}
 
 
@@ -84,7 +115,45 @@ def _problem_size(model) -> dict[str, int]:
 
 
 def run_dir(run_id: int) -> Path:
-    return get_settings().runs_dir / str(run_id)
+    return storage.run_work_dir(run_id)
+
+
+def _key(run_id: int, *names: str) -> str:
+    return storage.join_key(storage.run_prefix(run_id), *names)
+
+
+def _restore_raw_log(run_id: int, directory: Path) -> None:
+    """On a machine that did not write the run's log so far (S3 store): continue the stored one,
+    so the full log holds both jobs' lines."""
+    store = storage.get_store()
+    if store.is_local or (directory / RAW_LOG).exists():
+        return
+    try:
+        data = store.read_bytes(_key(run_id, RAW_LOG))
+    except FileNotFoundError:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / RAW_LOG).write_bytes(data)
+
+
+def _store_raw_log(run_id: int, directory: Path) -> None:
+    """The full log into the store (in place on a local store): "Download full log" works for
+    failed runs too. A store that does not answer costs that download only."""
+    path = directory / RAW_LOG
+    if not path.is_file():
+        return
+    try:
+        storage.get_store().upload(path, _key(run_id, RAW_LOG))
+    except EngageError:
+        LOGGER.warning("could not store the full log of run %s", run_id, exc_info=True)
+
+
+def _release(run_id: int, directory: Path) -> None:
+    """After the run's last job on this machine: its scratch goes, and with an S3 store its work
+    folder too (everything that matters is in the store now)."""
+    shutil.rmtree(storage.scratch_dir(run_id), ignore_errors=True)
+    if not storage.get_store().is_local:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _update(run_id: int, **values) -> bool:
@@ -111,6 +180,7 @@ def _claim(run_id: int, step: str, status: RunStatus, **values) -> dict | None:
         run = session.get(Run, run_id)
         queued_at = as_utc(run.queued_at or run.created_at)
         return {
+            "model_id": run.model_id,
             "wait_s": round(max(0.0, (now - queued_at).total_seconds()), 3) if queued_at else 0.0,
             "solver": str(getattr(run.solver, "value", run.solver)),
             "timings": dict(run.timings or {}),
@@ -154,30 +224,38 @@ def build_run(run_id: int) -> str:
             return reused
 
         directory = run_dir(run_id)
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        t = time.monotonic()
-        model_def.write_directory(directory / MODEL_DIR)
-        timings["write_definition_s"] = time.monotonic() - t
+        _start_afresh(run_id, directory)
+        # Its new log lines go to whoever watches the run, wherever the app runs (a fresh log).
+        with LiveLogPublisher(run_id=run_id, model_id=claimed["model_id"], work_dir=directory, fresh=True):
+            t = time.monotonic()
+            model_def.write_directory(directory / MODEL_DIR)
+            timings["write_definition_s"] = time.monotonic() - t
 
-        _progress(run_id, 10, "Reading the model")
-        t = time.monotonic()
-        model = calliope_runner.read_model(model_def, directory / MODEL_DIR)
-        timings["read_s"] = time.monotonic() - t
-        calliope_runner.save_inputs(model, directory / INPUTS_PICKLE)
+            _progress(run_id, 10, "Reading the model")
+            t = time.monotonic()
+            model = calliope_runner.read_model(model_def, directory / MODEL_DIR)
+            timings["read_s"] = time.monotonic() - t
+            t = time.monotonic()
+            _hand_inputs_over(run_id, model, directory)
+            timings["save_inputs_s"] = time.monotonic() - t
     except ModelReadError as exc:
+        _build_failed(run_id)
         _fail(run_id, exc.message, log=exc.log)
         return _finish(run_id, "failed: invalid model")
     except EngageError as exc:
+        _build_failed(run_id)
         _fail(run_id, exc.message)
         return _finish(run_id, "failed: export")
     except Exception as exc:
         if calliope_runner.is_timeout(exc) or time.monotonic() - t0 >= timeout:
+            _build_failed(run_id)
             _fail(run_id, time_limit_message(timeout))
             return _finish(run_id, "failed: timeout")
         message = f"Preparing the model failed unexpectedly ({type(exc).__name__}: {exc})."
         # The traceback goes to the run's raw log (run.log), the planner's log gets the words.
-        _fail(run_id, message, log=calliope_runner.record_failure(run_dir(run_id), message, exc))
+        log = calliope_runner.record_failure(run_dir(run_id), message, exc)
+        _build_failed(run_id)
+        _fail(run_id, message, log=log)
         _finish(run_id, "failed")
         raise  # keep it visible in rq's failed registry too
 
@@ -201,6 +279,37 @@ def build_run(run_id: int) -> str:
     return "prepared"
 
 
+def _start_afresh(run_id: int, directory: Path) -> None:
+    """A run built again (e.g. put back on its queue) starts without the files of its last try."""
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.rmtree(storage.scratch_dir(run_id), ignore_errors=True)
+    store = storage.get_store()
+    if not store.is_local:  # a local store's run folder is `directory`
+        store.delete_prefix(storage.run_prefix(run_id))
+    directory.mkdir(parents=True)
+
+
+def _hand_inputs_over(run_id: int, model, directory: Path) -> None:
+    """What the solve job starts from: the read model's inputs as NetCDF and the inputs zip in the
+    store (on a local store written in place), the full log so far, and the same-host pickle in
+    this machine's scratch folder (never in the store)."""
+    calliope_runner.save_inputs_netcdf(model, directory / INPUTS_NETCDF)
+    _zip_inputs(directory)
+    store = storage.get_store()
+    for name in (INPUTS_NETCDF, INPUTS_ZIP, RAW_LOG):
+        if (directory / name).is_file():
+            store.upload(directory / name, _key(run_id, name))
+    scratch = storage.scratch_dir(run_id)
+    scratch.mkdir(parents=True, exist_ok=True)
+    calliope_runner.save_inputs(model, scratch / INPUTS_PICKLE)
+
+
+def _build_failed(run_id: int) -> None:
+    directory = run_dir(run_id)
+    _store_raw_log(run_id, directory)
+    _release(run_id, directory)
+
+
 # --- solve ----------------------------------------------------------------------------------
 
 def solve_run(run_id: int) -> str:
@@ -211,8 +320,21 @@ def solve_run(run_id: int) -> str:
         return "skipped: the run is not waiting for this job"
     solver, build_timings, solve_wait_s = claimed["solver"], claimed["timings"], claimed["wait_s"]
     directory = run_dir(run_id)
+    try:
+        # The live log goes on from where the build's stopped (its last entry's file offsets).
+        with LiveLogPublisher(run_id=run_id, model_id=claimed["model_id"], work_dir=directory, fresh=False):
+            return _solve(run_id, directory, timeout, t0, cpu0, solver, build_timings, solve_wait_s)
+    finally:
+        _store_raw_log(run_id, directory)
+        _release(run_id, directory)
+
+
+def _solve(run_id: int, directory: Path, timeout: int, t0: float, cpu0: float, solver: str,
+           build_timings: dict, solve_wait_s: float) -> str:
     log = ""
     try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _restore_raw_log(run_id, directory)
         t = time.monotonic()
         model = _load_model(run_id, directory)
         load_s = time.monotonic() - t
@@ -261,13 +383,18 @@ def solve_run(run_id: int) -> str:
     wait = float(build_timings.get("build_wait_s", 0.0)) + solve_wait_s
     timings.update(solve_wait_s=solve_wait_s, wait_s=round(wait, 3), total_s=round(work, 3))
     message = f"{solved_message(work, wait, outcome.objective)} {outcome.note}".strip()
-    artefacts = {**outcome.artefacts, **_inputs_zip(directory, outcome.results_dir),
+    artefacts = {**outcome.artefacts, **_inputs_zip(run_id, directory, outcome.results_dir),
                  **_outputs_zip(model, outcome.results_dir)}
+    results_key = _key(run_id, RESULTS_DIR)
+    try:
+        storage.get_store().upload(outcome.results_dir, results_key)
+    except EngageError as exc:  # the store did not answer: the results cannot be kept
+        _fail(run_id, exc.message, log=outcome.log, termination=outcome.termination, timings=timings, size=size)
+        return _finish(run_id, "failed: store")
     with session_scope() as session:
         applied = succeed_run(session=session, run_id=run_id, progress=100, message=message, size=size,
                               termination=outcome.termination, objective=outcome.objective, timings=timings,
-                              log=outcome.log, artefact_dir=_relative_to_data_dir(outcome.results_dir),
-                              artefacts=artefacts, finished_at=finished)
+                              log=outcome.log, artefact_dir=results_key, artefacts=artefacts, finished_at=finished)
     return _finish(run_id, "succeeded" if applied else "skipped: the run was cancelled meanwhile")
 
 
@@ -301,13 +428,19 @@ def _reuse(run_id: int, input_hash: str, t0: float) -> str | None:
         source = session.exec(select(Run).where(
             Run.model_id == run.model_id, Run.input_hash == input_hash, Run.id != run_id,
             Run.status == RunStatus.succeeded.value, Run.artefact_dir != "").order_by(Run.id.desc())).first()
-        if source is None or not (get_settings().data_dir / source.artefact_dir).is_dir():
+        if source is None:
             return None
         source_id, objective, termination = source.id, source.objective, source.termination
         artefacts, artefact_dir, log = dict(source.artefacts or {}), source.artefact_dir, source.log
-    target = run_dir(run_id) / "results"
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(get_settings().data_dir / artefact_dir, target)
+    store, target = storage.get_store(), _key(run_id, RESULTS_DIR)
+    store.delete_prefix(target)
+    try:  # within the store (server-side on S3): each run owns its files
+        copied = store.copy_prefix(storage.confine_key(artefact_dir), target)
+    except EngageError:
+        LOGGER.warning("could not reuse the results of run %s for run %s", source_id, run_id, exc_info=True)
+        copied = []
+    if not copied:  # its files are gone (or out of reach): solve instead
+        return None
     seconds = round(time.monotonic() - t0, 3)
     message = (f"Reused the results of run #{source_id}: same inputs, solver and Calliope version "
                f"(answered in {seconds:.1f} s; objective {objective:.7g}).")
@@ -315,32 +448,34 @@ def _reuse(run_id: int, input_hash: str, t0: float) -> str | None:
         applied = succeed_run(session=session, run_id=run_id, progress=100, message=message, termination=termination,
                               objective=objective, input_hash=input_hash, reused_from_id=source_id,
                               timings={"total_s": seconds, "reused_from": source_id}, log=log,
-                              artefact_dir=_relative_to_data_dir(target), artefacts=artefacts,
-                              finished_at=utcnow())
+                              artefact_dir=target, artefacts=artefacts, finished_at=utcnow())
     if not applied:
-        shutil.rmtree(target, ignore_errors=True)
+        store.delete_prefix(target)
         return "skipped: cancelled while preparing"
     return _finish(run_id, f"succeeded: reused run {source_id}")
 
 
-def _relative_to_data_dir(path: Path) -> str:
-    """Stored relative, so the data dir can move (or be mounted elsewhere on another machine)."""
-    try:
-        return str(Path(path).resolve().relative_to(get_settings().data_dir.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _load_model(run_id: int, directory: Path):
-    """The model the build job read; if its pickle will not load (missing, or written by another
-    version during an upgrade), export and read the scenario again."""
+    """The model the build job read: its pickle when the build ran on this machine (scratch,
+    never the store), else the inputs NetCDF from the store; if neither loads (e.g. written by
+    another version during an upgrade), export and read the scenario again."""
+    pickled = storage.scratch_dir(run_id) / INPUTS_PICKLE
+    if pickled.is_file():
+        try:
+            return calliope_runner.load_inputs(pickled)
+        except JobTimeoutException:
+            raise
+        except Exception:
+            LOGGER.warning("could not load %s; reading the inputs NetCDF of run %s", pickled, run_id, exc_info=True)
     try:
-        return calliope_runner.load_inputs(directory / INPUTS_PICKLE)
+        netcdf = directory / INPUTS_NETCDF
+        if not netcdf.is_file():
+            netcdf = storage.get_store().fetch(_key(run_id, INPUTS_NETCDF))
+        return calliope_runner.load_inputs_netcdf(netcdf)
     except JobTimeoutException:
         raise
     except Exception:
-        LOGGER.warning("could not load %s; exporting run %s again", directory / INPUTS_PICKLE, run_id,
-                       exc_info=True)
+        LOGGER.warning("could not read the inputs NetCDF of run %s; exporting it again", run_id, exc_info=True)
     return calliope_runner.read_model(_export(run_id), directory / MODEL_DIR)
 
 
@@ -384,7 +519,16 @@ def on_job_failure(job, connection, exc_type, exc_value, tb) -> None:
     else:
         message = f"The run failed unexpectedly ({name}: {exc_value})."
     # The traceback goes to the run's raw log (run.log), the planner's log gets the words.
-    log = calliope_runner.record_failure(run_dir(run_id), message, exc_value) if exc_value is not None else None
+    log = None
+    try:  # the log's files must never keep the failure off the row
+        directory = run_dir(run_id)
+        _restore_raw_log(run_id, directory)
+        log = calliope_runner.record_failure(directory, message, exc_value) if exc_value is not None else None
+        _store_raw_log(run_id, directory)
+        _release(run_id, directory)
+    except Exception:
+        LOGGER.warning("could not keep the full log of run %s", run_id, exc_info=True)
+        log = calliope_runner.planner_log(message) if log is None and exc_value is not None else log
     if _fail(run_id, message, log=log):
         _finish(run_id, "failed")
 
@@ -410,5 +554,11 @@ def on_work_horse_killed(job, retpid, ret_val, rusage) -> None:
         message = ("The process solving this run stopped unexpectedly: the worker may have been restarted, "
                    "or the run needed more memory than the server has. Start it again; if it fails again, "
                    "try a shorter date range or a coarser resolution, or tell the administrator.")
+    try:  # the dead horse's files are on this machine: keep its log (never at the cost of the row)
+        directory = run_dir(run_id)
+        _store_raw_log(run_id, directory)
+        _release(run_id, directory)
+    except Exception:
+        LOGGER.warning("could not keep the full log of run %s", run_id, exc_info=True)
     if _fail(run_id, message, log=f"work horse ended: waitpid status {ret_val}"):
         _finish(run_id, "failed")

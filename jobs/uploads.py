@@ -53,7 +53,10 @@ class _Progress:
             LOGGER.debug("could not save progress", exc_info=True)
 
 
-def _begin(upload_id: int, message: str) -> tuple[Path, dict, str] | None:
+GONE_MESSAGE = "The uploaded file is no longer stored; please upload it again."
+
+
+def _begin(upload_id: int, message: str) -> tuple[str, dict, str] | None:
     with session_scope() as session:
         upload = session.get(Upload, upload_id)
         if upload is None:  # discarded meanwhile
@@ -61,7 +64,19 @@ def _begin(upload_id: int, message: str) -> tuple[Path, dict, str] | None:
         model = session.get(EnergyModel, upload.model_id)
         upload.status, upload.message = UploadStatus.processing, message
         session.add(upload)
-        return Path(upload.stored_path), dict(upload.result or {}), (model.time_zone if model else "") or "UTC"
+        return upload.stored_path, dict(upload.result or {}), (model.time_zone if model else "") or "UTC"
+
+
+def _local_file(upload_id: int, stored_path: str) -> Path | None:
+    """The upload's file on this worker (fetched from the run files store), or None after the row
+    says why it cannot be read (the store down, the file gone)."""
+    try:
+        return uploads.local_file(stored_path)
+    except FileNotFoundError:
+        _finish(upload_id, UploadStatus.failed, GONE_MESSAGE)
+    except EngageError as exc:  # StoreUnreachable: its message tells the planner to retry
+        _finish(upload_id, UploadStatus.failed, exc.message)
+    return None
 
 
 def _finish(upload_id: int, status: UploadStatus, message: str, **result) -> None:
@@ -83,7 +98,10 @@ def inspect_upload(upload_id: int) -> str:
     begun = _begin(upload_id, "Reading the file")
     if begun is None:
         return "gone"
-    path, result, _zone = begun
+    stored, result, _zone = begun
+    path = _local_file(upload_id, stored)
+    if path is None:
+        return "refused"
     override = result.get("layout_override")
     try:
         inspection = inspect_csv(path, layout=CsvLayout(**override) if override else None, progress=_Progress())
@@ -106,7 +124,10 @@ def clean_upload(upload_id: int) -> str:
     begun = _begin(upload_id, "Cleaning and storing the series")
     if begun is None:
         return "gone"
-    path, result, zone = begun
+    stored, result, zone = begun
+    path = _local_file(upload_id, stored)
+    if path is None:
+        return "refused"
     choice, inspection = result.get("choice") or {}, result.get("inspection") or {}
     try:
         cleaned = clean_csv(
@@ -142,5 +163,6 @@ def clean_upload(upload_id: int) -> str:
         LOGGER.exception("storing upload %s failed", upload_id)
         _finish(upload_id, UploadStatus.failed, ENGAGE_FAULT)
         return "error"
+    uploads.release_local_copy(path)
     uploads.remove_files(upload_id)  # the series are in the database now
     return "stored"

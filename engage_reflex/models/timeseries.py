@@ -55,6 +55,7 @@ class Upload(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     kind: str = Field(default="timeseries", max_length=40)  # "timeseries" | "model_zip"
     filename: str = Field(max_length=300)
+    # A run files store key ("uploads/<id>/original"); rows from before the store: an absolute path.
     stored_path: str = Field(default="", max_length=500)
     status: UploadStatus = Field(
         default=UploadStatus.queued, sa_type=String(20), nullable=False

@@ -6,9 +6,11 @@ can lie), so a zip bomb stops at the cap. Whatever it refuses, `into` is left em
 inside is judged later by the importer (calliope_io/confine.py): paths outside the folder,
 symbolic links, alias bombs.
 
-Exports: a `short` job (jobs/archives.py) writes `<data_dir>/exports/<export id>.zip` and a
-small `<export id>.json` naming who asked for it. The browser fetches the zip through a signed
-link (api.py) that expires after LINK_SECONDS. Exports older than EXPORT_KEEP_SECONDS are swept
+Exports: a `short` job (jobs/archives.py) puts `exports/<export id>.zip` and a small
+`exports/<export id>.json` naming who asked for it into the run files store (services/storage.py;
+by default data_dir/exports), so the app serves it whichever machine made it. The browser
+fetches the zip through a signed link (api.py) that expires after LINK_SECONDS. Exports older
+than EXPORT_KEEP_SECONDS are swept
 away whenever an export is started or downloaded (not at once after the download: browsers may
 fetch a download twice, e.g. when Chrome hands a navigation over to its download manager).
 """
@@ -33,6 +35,7 @@ from sqlmodel import Session
 
 from engage_reflex.models import Scenario
 from engage_reflex.schemas.archives import ExportView
+from engage_reflex.services import storage
 from engage_reflex.services.access import require_view
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.settings import get_settings
@@ -281,16 +284,14 @@ _NOT_VALID = "This download link is not valid. Please use the download button ag
 _GONE = "This export is no longer here (exports are kept for an hour). Please export it again."
 
 
-def exports_dir() -> Path:
-    return get_settings().data_dir / "exports"
+EXPORTS_PREFIX = "exports"  # in the run files store
 
 
-def export_paths(export_id: str) -> tuple[Path, Path]:
-    """(the zip, its JSON note of who asked for which scenario)."""
+def export_keys(export_id: str) -> tuple[str, str]:
+    """The run files store's keys of (the zip, its JSON note of who asked for which scenario)."""
     if not _EXPORT_ID.fullmatch(export_id or ""):
         raise NotFound(_GONE)
-    folder = exports_dir()
-    return folder / f"{export_id}.zip", folder / f"{export_id}.json"
+    return f"{EXPORTS_PREFIX}/{export_id}.zip", f"{EXPORTS_PREFIX}/{export_id}.json"
 
 
 def export_filename(model_name: str, scenario_name: str) -> str:
@@ -335,7 +336,7 @@ def export_view(*, session: Session, user_id: int | None, export_id: str) -> Exp
 
     from engage_reflex.services import queue as jobqueue
 
-    zip_path, _ = export_paths(export_id)
+    zip_key, _ = export_keys(export_id)
     try:
         job = Job.fetch(export_job_id(export_id), connection=jobqueue.redis_connection())
     except NoSuchJobError:
@@ -347,7 +348,7 @@ def export_view(*, session: Session, user_id: int | None, export_id: str) -> Exp
     filename = str(meta.get("filename") or "model.zip")
     if meta.get("error"):
         return ExportView(export_id, "failed", str(meta["error"]), 0.0, filename)
-    if status == "finished" and zip_path.is_file():
+    if status == "finished" and storage.get_store().exists(zip_key):
         return ExportView(export_id, "succeeded", f"{filename} is ready.", 1.0, filename)
     if status in jobqueue.DEAD_JOB_STATUSES or status == "finished":
         return ExportView(export_id, "failed", "The export stopped before it was done (the worker may have been "
@@ -357,37 +358,35 @@ def export_view(*, session: Session, user_id: int | None, export_id: str) -> Exp
     return ExportView(export_id, "processing" if status == "started" else "queued", message, progress, filename)
 
 
-def export_file(*, session: Session, user_id: int | None, export_id: str) -> tuple[Path, str]:
-    """(the zip, its download name), after checking again that this user may view the model."""
-    zip_path, note_path = export_paths(export_id)
+def export_file(*, session: Session, user_id: int | None, export_id: str) -> tuple[str, str]:
+    """(the zip's key in the run files store, its download name), after checking again that this
+    user may view the model."""
+    zip_key, note_key = export_keys(export_id)
+    store = storage.get_store()
     try:
-        note = json.loads(note_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        note = json.loads(store.read_bytes(note_key).decode("utf-8"))
+    except (FileNotFoundError, ValueError):
         raise NotFound(_GONE) from None
-    if note.get("user_id") != user_id or not zip_path.is_file():
+    if note.get("user_id") != user_id or not store.exists(zip_key):
         raise NotFound(_GONE)
     require_view(session=session, user_id=user_id, model_id=int(note["model_id"]))
-    return zip_path, str(note.get("filename") or "model.zip")
+    return zip_key, str(note.get("filename") or "model.zip")
 
 
 def remove_export(export_id: str) -> None:
-    for path in export_paths(export_id):
-        path.unlink(missing_ok=True)
+    store = storage.get_store()
+    for key in export_keys(export_id):
+        store.delete(key)
 
 
 def sweep_exports(now: float | None = None) -> int:
-    """Delete exports older than EXPORT_KEEP_SECONDS; returns how many."""
+    """Delete exports (zips and notes) older than EXPORT_KEEP_SECONDS; returns how many files."""
     limit, removed = (now if now is not None else time.time()) - EXPORT_KEEP_SECONDS, 0
-    folder = exports_dir()
-    if not folder.is_dir():
-        return 0
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < limit:
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-                removed += 1
-        except OSError:
-            continue
+    store = storage.get_store()
+    for key, modified in store.list_modified(EXPORTS_PREFIX):
+        if modified < limit:
+            store.delete(key)
+            removed += 1
     return removed
 
 
@@ -423,9 +422,9 @@ def check_export_link(*, export_id: str, user: str, expires: str, sig: str, now:
 
 def write_export_note(*, export_id: str, user_id: int | None, model_id: int, scenario_id: int,
                       filename: str) -> None:
-    _, note_path = export_paths(export_id)
-    note_path.write_text(json.dumps({"user_id": user_id, "model_id": model_id, "scenario_id": scenario_id,
-                                     "filename": filename}), encoding="utf-8")
+    _, note_key = export_keys(export_id)
+    storage.get_store().write_bytes(note_key, json.dumps({
+        "user_id": user_id, "model_id": model_id, "scenario_id": scenario_id, "filename": filename}).encode())
 
 
 def export_download_link(*, session: Session, user_id: int | None, export_id: str) -> tuple[str, str]:

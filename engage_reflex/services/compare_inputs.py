@@ -21,7 +21,7 @@ import pandas as pd
 from engage_reflex.models import Run
 from engage_reflex.schemas import RunView
 from engage_reflex.schemas.compare import InputChange
-from engage_reflex.services import parameters, runs
+from engage_reflex.services import parameters, runs, storage
 from engage_reflex.services.errors import EngageError
 
 
@@ -41,12 +41,8 @@ class _Index(str):
 
 
 def artefact_path(run: Run, name: str, default: str) -> Path | None:
-    base = runs.results_dir(run)
-    if base is None:
-        return None
-    base = base.resolve()
-    path = (base / (run.artefacts or {}).get(name, default)).resolve()
-    return path if base in path.parents and path.is_file() else None
+    """A local file with the run's artefact `name` (from the run files store), None if it has none."""
+    return storage.stored_file(runs.results_dir(run), (run.artefacts or {}).get(name, default))
 
 
 class _Inputs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import copy
 import importlib.metadata
+import logging
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,8 @@ from engage_reflex.services.access import can_edit, require_edit, require_view, 
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.calliope_io.values import BASE_SCENARIO
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
-from engage_reflex.settings import get_settings
 
+LOGGER = logging.getLogger(__name__)
 _BASE_TECH_ORDER = {"supply": 0, "conversion": 1, "storage": 2, "transmission": 3, "demand": 4}
 
 
@@ -503,10 +504,10 @@ def _scenario_view(scenario: Scenario) -> ScenarioView:
 
 def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
                 run_id: int | None = None) -> list[str]:
-    """Every folder under the data dir that holds a run of the model, of one of its scenarios, or
-    one run (work dir and results)."""
-    settings = get_settings()
-    data_dir = settings.data_dir.resolve()
+    """The run files store's key prefixes ("runs/12") holding the runs of the model, of one of its
+    scenarios, or one run (work files and results)."""
+    from engage_reflex.services import storage
+
     folders: list[str] = []
     stmt = select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)
     if scenario_id is not None:
@@ -514,20 +515,34 @@ def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
     if run_id is not None:
         stmt = stmt.where(Run.id == run_id)
     for run_id, artefact_dir in session.exec(stmt):
-        candidates = [settings.runs_dir / str(run_id)]
-        if artefact_dir:
-            candidates.append(settings.data_dir / artefact_dir)
-        for path in candidates:
-            resolved = path.resolve()
-            if data_dir in resolved.parents and str(resolved) not in folders:
-                folders.append(str(resolved))
+        prefix = storage.run_prefix(run_id)
+        candidates = [prefix]
+        try:
+            if artefact_dir and not storage.confine_key(artefact_dir).startswith(prefix + "/"):
+                candidates.append(storage.confine_key(artefact_dir))
+        except EngageError:  # not a key of the store (an old absolute path): nothing of ours to remove
+            pass
+        folders += [c for c in candidates if c not in folders]
     return folders
 
 
 def remove_run_folders(folders) -> None:
-    """Remove the run folders of a deleted model (call after the delete has committed)."""
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    """Remove the runs' files from the run files store, and this machine's work and scratch folders
+    of them (call after the delete has committed). A store that does not answer leaves them (logged):
+    the delete itself has happened."""
+    from engage_reflex.services import storage
+
+    store = storage.get_store()
+    for prefix in folders:
+        try:
+            store.delete_prefix(prefix)
+        except EngageError:
+            LOGGER.warning("could not remove %s from the run files store", prefix, exc_info=True)
+        parts = prefix.split("/")
+        if len(parts) == 2 and parts[0] == "runs" and parts[1].isdigit():
+            shutil.rmtree(storage.scratch_dir(int(parts[1])), ignore_errors=True)
+            if not store.is_local:
+                shutil.rmtree(storage.run_work_dir(int(parts[1])), ignore_errors=True)
 
 
 def get_model_counts(*, session: Session, user_id: int | None, model_id: int) -> ModelCounts:

@@ -1,6 +1,7 @@
 """Read the tidy result tables a succeeded run left behind, for the results page.
 
-The tables (capacity.csv, flows.csv, costs.csv, techs.csv) sit in the run's artefact directory.
+The tables (capacity.csv, flows.csv, costs.csv, techs.csv) sit in the run's folder of the run files
+store (services/storage.py: read in place from a local store, through a local cache from S3).
 Only small, already aggregated frames leave this module: the hourly flows are read here, cut to
 one carrier and node and summed, then handed to the dispatch chart.
 """
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 from engage_reflex.models import Carrier, Run, RunStatus
 from engage_reflex.schemas import DispatchView, ResultsView
 from engage_reflex.schemas.results import NUMBER_COLUMNS, RESULT_TABLES
-from engage_reflex.services import runs
+from engage_reflex.services import runs, storage
 from engage_reflex.services.errors import EngageError
 
 COLUMNS = {
@@ -157,8 +158,7 @@ def _path(run: Run, name: str) -> Path:
 def table_path(run: Run, name: str) -> Path | None:
     """The run's result table `name`, None when the run has no such file (e.g. solved before it existed)."""
     default = RESULT_TABLES[name][0] if name in RESULT_TABLES else f"{name}.csv"
-    path = runs.results_dir(run) / (run.artefacts or {}).get(name, default)
-    return path if path.is_file() else None
+    return storage.stored_file(runs.results_dir(run), (run.artefacts or {}).get(name, default))
 
 
 def read_table(path: Path, kind: str) -> pd.DataFrame:

@@ -1,14 +1,17 @@
 """A run's two logs: the planner's (Run.log) and the full raw log file kept beside the run.
 
 The worker (jobs/calliope_runner.py) writes both: Run.log starts with what happened in plain
-words, then Calliope's information and warnings; `run.log` in the run's directory has
-everything else as well (DEBUG lines, the solver's whole output, tracebacks) for whoever needs
-it, downloadable from the Log dialog through a signed link (services/downloads.py).
+words, then Calliope's information and warnings; `run.log` has everything else as well (DEBUG
+lines, the solver's whole output, tracebacks) for whoever needs it. The worker writes it in its
+work folder and puts it into the run files store (runs/<id>/run.log, services/storage.py) when
+a job ends, failed or not; it is downloaded from there through a signed link (services/downloads.py).
 
 While a run works, `live_log` serves its live log: the planner's lines of run.log (which the
 worker's logging appends to record by record, CBC's and GLPK's output included) and of HiGHS's
-own log file (which HiGHS flushes line by line while it solves), read from offsets the browser
-keeps. No change to the solve was needed for it: both files are written as the run goes.
+own log file (which HiGHS flushes line by line while it solves). The worker reads them from its
+work folder as they are written (`read_live_files`) and streams them to Redis
+(services/live_log_stream.py), so any app process shows them, wherever the worker runs; the
+browser keeps the id of the last entry it was sent.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from engage_reflex.services import runs
+from engage_reflex.services import live_log_stream, runs, storage
 from engage_reflex.services.errors import EngageError
-from engage_reflex.settings import get_settings
 
 # The artefact name of the raw log in download links; the file name jobs.calliope_runner.RAW_LOG.
 RAW_LOG_ARTEFACT = "log"
@@ -41,7 +43,13 @@ class RunLogView:
 
 
 def raw_log_file(run_id: int) -> Path:
-    return get_settings().runs_dir / str(int(run_id)) / RAW_LOG_FILE
+    """The run.log a worker on this machine is writing (the live log reads it)."""
+    return storage.run_work_dir(run_id) / RAW_LOG_FILE
+
+
+def raw_log_key(run_id: int) -> str:
+    """Where the full log of a run is kept in the run files store."""
+    return storage.join_key(storage.run_prefix(run_id), RAW_LOG_FILE)
 
 
 def run_log_view(*, session: Session, user_id: int, run_id: int) -> RunLogView:
@@ -49,17 +57,17 @@ def run_log_view(*, session: Session, user_id: int, run_id: int) -> RunLogView:
     view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
     text = runs.run_log(session=session, user_id=user_id, run_id=run_id)
     return RunLogView(run_id=view.id, status=view.status, message=view.message or "", text=clip(text.strip()),
-                      has_raw_log=raw_log_file(run_id).is_file())
+                      has_raw_log=storage.get_store().exists(raw_log_key(run_id)))
 
 
-def raw_log_path(*, session: Session, user_id: int, run_id: int) -> Path:
-    """The full log file of a run the user may see (any status), for the download route."""
+def raw_log_path(*, session: Session, user_id: int, run_id: int) -> str:
+    """The store key of the full log of a run the user may see (any status), for the download route."""
     runs.get_run(session=session, user_id=user_id, run_id=run_id)
-    path = raw_log_file(run_id)
-    if not path.is_file():
+    key = raw_log_key(run_id)
+    if not storage.get_store().exists(key):
         raise EngageError(f"Run {run_id} has no full log to download (it has not started, or it was "
                           "started again and its log replaced).")
-    return path
+    return key
 
 
 def clip(text: str) -> str:
@@ -95,32 +103,29 @@ ACTIVE_STATUSES = tuple(status.value for status in runs.ACTIVE_STATUSES)
 
 @dataclasses.dataclass(frozen=True)
 class LiveLogView:
-    """New lines of a run's live log since the offsets the browser sent, and where to go on."""
+    """New lines of a run's live log since the entry the browser showed last, and where to go on."""
 
     run_id: int
     status: str
     message: str
     text: str  # new complete lines (Calliope's information and warnings, the solver's output)
-    offset: int  # where the next read of run.log starts
-    solver_offset: int  # where the next read of HiGHS's own log starts
+    last_id: str  # the live log stream's entry to ask after next time
     active: bool  # the run is still going: ask again
     restarted: bool  # the run's log started over (the run was started again): drop what is shown
 
 
-def live_log(*, session: Session, user_id: int, run_id: int, offset: int = 0,
-             solver_offset: int = 0) -> LiveLogView:
-    """The lines Calliope and the solver wrote since `offset` (run.log) and `solver_offset`
-    (HiGHS's log), for a user who may see the run (NotFound otherwise).
+def live_log(*, session: Session, user_id: int, run_id: int, after: str = "") -> LiveLogView:
+    """The lines Calliope and the solver wrote since entry `after` ("": from the start) of the run's
+    live log stream, for a user who may see the run (NotFound otherwise).
 
-    Calliope's DEBUG details are left out (they stay in the full log); at most LIVE_MAX_BYTES
-    of each file are read, with a note of what was skipped. Lines come in the order they were
-    written: before and after the solve Calliope's, during it the solver's.
+    Calliope's DEBUG details are left out (they stay in the full log); each read of the worker's
+    files takes at most LIVE_MAX_BYTES, with a note of what was skipped. Lines come in the order
+    they were written: before and after the solve Calliope's, during it the solver's.
     """
     view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
-    text, offset, solver_offset, restarted = read_live_files(raw_log_file(run_id).parent, offset, solver_offset)
-    return LiveLogView(run_id=view.id, status=view.status, message=view.message or "", text=text, offset=offset,
-                       solver_offset=solver_offset, active=view.status in ACTIVE_STATUSES,
-                       restarted=restarted)
+    lines = live_log_stream.read_since(run_id, after)
+    return LiveLogView(run_id=view.id, status=view.status, message=view.message or "", text=lines.text,
+                       last_id=lines.last_id, active=view.status in ACTIVE_STATUSES, restarted=lines.restarted)
 
 
 def read_live_files(directory: Path, offset: int, solver_offset: int) -> tuple[str, int, int, bool]:

@@ -25,14 +25,14 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
 from engage_reflex.schemas import RunView
-from engage_reflex.services import clustering, coverage
+from engage_reflex.services import clustering, coverage, run_events
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import can_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
@@ -84,7 +84,7 @@ def update_active_run(*, session: Session, run_id: int, **values) -> bool:
     # No in-session bookkeeping: callers that hold the row refresh it.
     result = session.exec(stmt.execution_options(synchronize_session=False))
     session.commit()
-    return result.rowcount > 0
+    return _announced(session, run_id, result.rowcount > 0)
 
 
 def claim_run(*, session: Session, run_id: int, job_id: str, status: RunStatus, worker_name: str | None,
@@ -97,7 +97,7 @@ def claim_run(*, session: Session, run_id: int, job_id: str, status: RunStatus, 
             .values(status=status.value, worker_name=worker_name, heartbeat_at=now, **values))
     result = session.exec(stmt.execution_options(synchronize_session=False))
     session.commit()
-    return result.rowcount > 0
+    return _announced(session, run_id, result.rowcount > 0)
 
 
 def hand_over(*, session: Session, run_id: int, job_id: str, **values) -> bool:
@@ -109,7 +109,7 @@ def hand_over(*, session: Session, run_id: int, job_id: str, **values) -> bool:
                     heartbeat_at=None, **values))
     result = session.exec(stmt.execution_options(synchronize_session=False))
     session.commit()
-    return result.rowcount > 0
+    return _announced(session, run_id, result.rowcount > 0)
 
 
 def record_heartbeat(*, session: Session, run_ids: list[int], worker_name: str) -> int:
@@ -135,7 +135,23 @@ def succeed_run(*, session: Session, run_id: int, **values) -> bool:
     )).values(**values)
     result = session.exec(stmt.execution_options(synchronize_session=False))
     session.commit()
-    return result.rowcount > 0
+    return _announced(session, run_id, result.rowcount > 0)
+
+
+def _announced(session: Session, run_id: int, changed: bool) -> bool:
+    """After a committed change: publish the run's new view to the pages showing it (run_events).
+    Returns `changed`; a run that did not change, or a failure to publish, is not announced."""
+    if changed:
+        try:
+            run = session.exec(select(Run).options(defer(Run.log)).where(Run.id == run_id)
+                               .execution_options(populate_existing=True)).first()
+            if run is not None:
+                run_events.publish(_view(session, run), run_id=run_id, model_id=run.model_id)
+        except Exception:  # the row is written; pages catch up through their slower database reads
+            LOGGER.warning("could not announce the change of run %s", run_id, exc_info=True)
+        finally:
+            session.commit()  # ends the read: a SQLite reader left open would hold up the next writer
+    return changed
 
 
 def fail_run(*, session: Session, run_id: int, message: str, log: str | None = None, **extra) -> bool:
@@ -253,6 +269,8 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
             except Exception:  # pragma: no cover - it expires by itself
                 pass
         raise
+    # Announced before its job exists, so this "queued" can never arrive after the worker's "building".
+    _announced(session, run_id, True)
     try:
         if guarded:
             jobqueue.record_start(key, run_id, window)
@@ -277,7 +295,7 @@ def _may_see(session: Session, user_id: int | None, run: Run, model: EnergyModel
 
 
 def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
-    run = session.get(Run, run_id)
+    run = session.get(Run, run_id, options=[defer(Run.log)])  # the log loads only when asked for
     if run is None:
         raise NotFound(f"There is no run with id {run_id}.")
     try:
@@ -292,15 +310,26 @@ def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
 def list_runs(*, session: Session, user_id: int, model_id: int) -> list[RunView]:
     """The runs of a model this user may see, newest first (stale ones reconciled first)."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
-    stmt = select(Run).where(Run.model_id == model_id)
+    stmt = select(Run).options(defer(Run.log)).where(Run.model_id == model_id)  # logs can be long
     if not can_edit(session=session, user_id=user_id, model=model):
         stmt = stmt.where(Run.user_id == user_id)
-    runs = session.exec(stmt.order_by(Run.created_at.desc(), Run.id.desc())).all()
+    stmt = stmt.order_by(Run.created_at.desc(), Run.id.desc())
+    runs = session.exec(stmt).all()
     active = [r.id for r in runs if RunStatus(r.status) in ACTIVE_STATUSES]
     if active and reconcile_stale_runs(session=session, run_ids=active):
-        for run in runs:
-            session.refresh(run)
+        runs = session.exec(stmt.execution_options(populate_existing=True)).all()
     return _views(session, runs)
+
+
+def run_states(*, session: Session, run_ids: list[int]) -> dict[int, tuple[str, int, str]]:
+    """Status, progress and message of these runs, in one small query: how an open runs page checks,
+    now and then, that no pushed change was lost (it shows these runs already; a run that changed or
+    went is then read in full, with its permissions)."""
+    if not run_ids:
+        return {}
+    rows = session.exec(select(Run.id, Run.status, Run.progress, Run.message).where(Run.id.in_(run_ids)))
+    return {run_id: (str(getattr(status, "value", status)), int(progress or 0), message or "")
+            for run_id, status, progress, message in rows}
 
 
 def get_run(*, session: Session, user_id: int, run_id: int) -> RunView:
@@ -314,10 +343,10 @@ def run_log(*, session: Session, user_id: int, run_id: int) -> str:
     return _get_visible_run(session, user_id, run_id).log or ""
 
 
-def run_artefact(*, session: Session, user_id: int, run_id: int, name: str) -> Path:
-    """Path of one result file of a succeeded run ("netcdf", "flows", ... or its file name),
-    or of the full log of any run ("log")."""
-    from engage_reflex.services import run_logs  # local import: run_logs imports this module
+def run_artefact(*, session: Session, user_id: int, run_id: int, name: str) -> str:
+    """The run files store's key of one result file of a succeeded run ("netcdf", "flows", ... or
+    its file name), or of the full log of any run ("log"), once the store has it."""
+    from engage_reflex.services import run_logs, storage  # local import: run_logs imports this module
 
     if name == run_logs.RAW_LOG_ARTEFACT:
         return run_logs.raw_log_path(session=session, user_id=user_id, run_id=run_id)
@@ -326,15 +355,19 @@ def run_artefact(*, session: Session, user_id: int, run_id: int, name: str) -> P
     filename = artefacts.get(name) or (name if name in artefacts.values() else None)
     if RunStatus(run.status) != RunStatus.succeeded or not run.artefact_dir or not filename:
         raise EngageError(f"Run {run_id} has no “{name}” results to download.")
-    base = (get_settings().data_dir / run.artefact_dir).resolve()
-    path = (base / filename).resolve()
-    if base not in path.parents or not path.is_file():
-        raise EngageError(f"The results file “{filename}” of run {run_id} is missing; please run it again.")
-    return path
+    missing = f"The results file “{filename}” of run {run_id} is missing; please run it again."
+    try:
+        key = storage.join_key(run.artefact_dir, filename)
+    except EngageError:
+        raise EngageError(missing) from None
+    if not key.startswith(storage.confine_key(run.artefact_dir) + "/") or not storage.get_store().exists(key):
+        raise EngageError(missing)
+    return key
 
 
-def results_dir(run: Run) -> Path | None:
-    return get_settings().data_dir / run.artefact_dir if run.artefact_dir else None
+def results_dir(run: Run) -> str | None:
+    """The key prefix of the run's results in the run files store ("runs/12/results")."""
+    return run.artefact_dir or None
 
 
 def _views(session: Session, runs: list[Run]) -> list[RunView]:
@@ -380,10 +413,8 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
     elif finished is not None:
         duration = round((finished - (started or as_utc(run.created_at))).total_seconds(), 1)
     status = RunStatus(run.status)
-    has_results = (
-        status == RunStatus.succeeded and bool(run.artefacts) and bool(run.artefact_dir)
-        and (get_settings().data_dir / run.artefact_dir).is_dir()
-    )
+    # From the row alone (lists show many runs: no call to the run files store per run).
+    has_results = status == RunStatus.succeeded and bool(run.artefacts) and bool(run.artefact_dir)
     return RunView(
         id=run.id, model_id=run.model_id, model_name=model_name, scenario_name=scenario_name,
         solver=str(getattr(run.solver, "value", run.solver)), subset_start=run.subset_start or "",
@@ -422,7 +453,7 @@ def reconcile_runs(*, session: Session, run_ids: list[int] | None = None) -> Rec
     run whose worker's heartbeat on the row is stale. Never raises for Redis being down: queued
     runs are then left as they are (a worker or a later call looks again)."""
     done = Reconciled()
-    stmt = select(Run).where(Run.status.in_(_ACTIVE_VALUES))
+    stmt = select(Run).options(defer(Run.log)).where(Run.status.in_(_ACTIVE_VALUES))
     if run_ids is not None:
         if not run_ids:
             return done

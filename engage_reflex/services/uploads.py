@@ -6,6 +6,10 @@ The steps a planner sees, written on the `Upload` row (the source of truth):
 A failed upload keeps its file, so the planner can change the choices and try again;
 a succeeded one drops it (the series are stored). `job.meta["progress"]` only carries how far
 the running job is.
+
+The file lives in the run files store (services/storage.py) under `uploads/<upload id>/<name>`,
+so a worker on another machine reads it; `Upload.stored_path` holds that key (rows written
+before the store hold an absolute path on the app's disk, still read by `local_file`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlmodel import Session, select
 from engage_reflex.models import EnergyModel, Timeseries, Upload, UploadStatus
 from engage_reflex.schemas.archives import ArchiveUploadView
 from engage_reflex.schemas.uploads import UploadColumn, UploadProblem, UploadView
-from engage_reflex.services import archives
+from engage_reflex.services import archives, storage
 from engage_reflex.services.access import require_edit, require_view
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.timeseries_csv import MAX_FILE_BYTES, MAX_SERIES_PER_UPLOAD
@@ -64,21 +68,69 @@ def size_refusal(size_bytes: int) -> str:
             f"Split it, or keep only the columns you need.")
 
 
+def upload_prefix(upload_id: int) -> str:
+    """Where an upload's files live in the run files store."""
+    return storage.join_key("uploads", str(int(upload_id)))
+
+
 def _keep(session: Session, upload: Upload, incoming: Path, stored_name: str) -> None:
-    """Record the upload and move its file into its own folder; committed before its job is queued
-    (the worker reloads the row), and the folder is removed again if the commit fails."""
+    """Record the upload and put its file into the store under its own prefix; committed before its
+    job is queued (the worker reloads the row). If the store does not answer or the commit fails,
+    neither the row nor the stored file stays; the incoming file is gone either way."""
+    try:
+        store = storage.get_store()
+    except EngageError:
+        incoming.unlink(missing_ok=True)
+        raise
     session.add(upload)
     session.flush()
-    folder = uploads_dir() / str(upload.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / stored_name
-    shutil.move(str(incoming), stored)
-    upload.stored_path = str(stored)
+    prefix = upload_prefix(upload.id)
+    key = storage.join_key(prefix, stored_name)
     try:
+        if store.is_local:  # the key is a folder on this disk: a move, not a copy of up to 100 MB
+            target = store.local_path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(incoming), target)
+        else:
+            store.upload(incoming, key)
+        upload.stored_path = key
         session.commit()
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        session.rollback()
+        try:
+            store.delete_prefix(prefix)
+        except storage.StoreUnreachable:
+            LOGGER.warning("could not remove the stored files of refused upload %s", upload.id)
         raise
+    finally:
+        incoming.unlink(missing_ok=True)
+
+
+def local_file(stored_path: str) -> Path:
+    """A file on this machine with the upload's bytes: an old row's absolute path as it is, a store
+    key fetched from the store (the file itself on a local store). FileNotFoundError when it is gone,
+    StoreUnreachable when the store does not answer."""
+    if not stored_path:
+        raise FileNotFoundError("the upload has no stored file")
+    if Path(stored_path).is_absolute():
+        return Path(stored_path)
+    return storage.get_store().fetch(stored_path)
+
+
+def has_file(stored_path: str) -> bool:
+    """Whether the upload's file is still stored (StoreUnreachable when the store does not answer)."""
+    if not stored_path:
+        return False
+    if Path(stored_path).is_absolute():
+        return Path(stored_path).is_file()
+    return storage.get_store().exists(stored_path)
+
+
+def release_local_copy(path: Path) -> None:
+    """Drop a worker's downloaded copy of an upload (an S3 store's fetch cache): it is read once."""
+    store = storage.get_store()
+    if not store.is_local and store.cache_dir in Path(path).parents:
+        Path(path).unlink(missing_ok=True)
 
 
 def start_timeseries_upload(*, session: Session, user_id: int | None, model_id: int, filename: str,
@@ -161,7 +213,7 @@ def reread_upload(*, session: Session, user_id: int | None, upload_id: int, deli
     require_edit(session=session, user_id=user_id, model_id=upload.model_id)
     if upload.status in (UploadStatus.queued, UploadStatus.processing):
         raise EngageError("This file is being read right now; change the settings when the worker is done.")
-    if upload.status == UploadStatus.succeeded or not Path(upload.stored_path or "").is_file():
+    if upload.status == UploadStatus.succeeded or not has_file(upload.stored_path):
         raise EngageError("This file's series are stored already; upload it again to read it differently.")
     if delimiter not in DELIMITERS or decimal not in DECIMALS:
         raise EngageError("Choose the column separator and the decimal mark from the lists.")
@@ -216,14 +268,23 @@ def discard_upload(*, session: Session, user_id: int | None, upload_id: int) -> 
     if upload.status in (UploadStatus.queued, UploadStatus.processing):
         raise EngageError("This file is being read right now; discard it when the worker is done.")
     name = upload.filename
+    remove_files(upload_id, strict=True)  # the store down: the row stays, so discarding can be retried
     session.delete(upload)
     session.commit()
-    remove_files(upload_id)
     return name
 
 
-def remove_files(upload_id: int) -> None:
-    shutil.rmtree(uploads_dir() / str(upload_id), ignore_errors=True)
+def remove_files(upload_id: int, *, strict: bool = False) -> None:
+    """Delete the upload's files: its store prefix, and the app-disk folder that rows from before the store used.
+    A store that does not answer raises StoreUnreachable when `strict`, else is logged (a worker's
+    or a page's tidying up must not fail what it finished)."""
+    shutil.rmtree(uploads_dir() / str(int(upload_id)), ignore_errors=True)
+    try:
+        storage.get_store().delete_prefix(upload_prefix(upload_id))
+    except storage.StoreUnreachable:
+        if strict:
+            raise
+        LOGGER.warning("could not remove the stored files of upload %s", upload_id, exc_info=True)
 
 
 def job_id(upload_id: int, step: str) -> str:

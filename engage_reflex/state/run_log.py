@@ -2,30 +2,32 @@
 log file.
 
 A finished run shows the planner's log, read once when the dialog opens. A run still going
-shows its live log instead: `follow` (a background event) asks for the new lines every
-LIVE_POLL_S and appends them, until the dialog closes, the run ends (then the planner's log
-replaces the live one) or the browser goes away. The state keeps at most
-run_logs.LIVE_MAX_BYTES of it, and drops it when the dialog closes. Files and the database are
+shows its live log instead: the worker streams its new lines to Redis and announces them
+(services/live_log_stream.py); `follow` (a background event) waits for those announcements and
+appends what came, until the dialog closes, the run ends (then the planner's log replaces the live
+one) or the browser goes away. Without an announcement it still looks every LIVE_QUIET_S (Redis
+only), and at the run's status every STATUS_CHECK_S (a lost message). The state keeps at most
+run_logs.LIVE_MAX_BYTES of it, and drops it when the dialog closes. Redis and the database are
 read in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 
 import reflex as rx
 
 from engage_reflex.db import session_scope
-from engage_reflex.services import downloads, run_logs
+from engage_reflex.services import downloads, live_log_stream, run_events, run_logs
 from engage_reflex.services.errors import EngageError
 from engage_reflex.state.auth import AuthState, lookup_user
-from engage_reflex.state.runs import client_connected
+from engage_reflex.state.runs import client_connected, read_run_states
 
 log = logging.getLogger(__name__)
 LOGIN_AGAIN = "Please log in again to read this run's log."
-LIVE_POLL_S = 0.5
+LIVE_QUIET_S = 2.0
+STATUS_CHECK_S = 10.0
 # Keeps the log scrolled to its end while new lines come, unless the planner scrolled up to read.
 SCROLL_TO_END = """setTimeout(() => { const e = document.getElementById('run-log-text'); if (!e) return;
 const seen = Number(e.dataset.seen || 0);
@@ -47,12 +49,11 @@ def read_log(token: str, run_id: int) -> run_logs.RunLogView:
         return run_logs.run_log_view(session=session, user_id=user_id, run_id=int(run_id))
 
 
-def read_live(token: str, run_id: int, offset: int, solver_offset: int) -> run_logs.LiveLogView:
-    """The run's live log lines since the offsets; EngageError when the user may not see it. Blocking."""
+def read_live(token: str, run_id: int) -> run_logs.LiveLogView:
+    """The run's live log so far; EngageError when the user may not see it. Blocking."""
     user_id = _user_id(token)
     with session_scope() as session:
-        return run_logs.live_log(session=session, user_id=user_id, run_id=int(run_id), offset=offset,
-                                 solver_offset=solver_offset)
+        return run_logs.live_log(session=session, user_id=user_id, run_id=int(run_id))
 
 
 def raw_log_link(token: str, run_id: int) -> str:
@@ -74,8 +75,7 @@ class RunLogState(AuthState):
     text: str = ""
     has_raw_log: bool = False
     live: bool = False  # showing the live log of a run still going
-    offset: int = 0  # how far the live log was read: run.log ...
-    solver_offset: int = 0  # ... and HiGHS's own log
+    log_id: str = ""  # the last entry of the run's live log stream shown
 
     @rx.event
     def set_is_open(self, value: bool):
@@ -88,7 +88,7 @@ class RunLogState(AuthState):
         """Open the dialog for one run, then read its log (a separate event, so the dialog opens at once)."""
         self.run_id, self.status, self.message, self.text = int(run_id), "", "", ""
         self.has_raw_log, self.is_open, self.loading, self.live = False, True, True, False
-        self.offset, self.solver_offset = 0, 0
+        self.log_id = ""
         return RunLogState.load
 
     @rx.event
@@ -97,7 +97,7 @@ class RunLogState(AuthState):
         try:
             final = await rx.run_in_thread(functools.partial(read_log, self.auth_token, run_id))
             view = None if final.status not in run_logs.ACTIVE_STATUSES else await rx.run_in_thread(
-                functools.partial(read_live, self.auth_token, run_id, 0, 0))
+                functools.partial(read_live, self.auth_token, run_id))
         except EngageError as exc:
             self.is_open, self.loading = False, False
             return rx.toast.error(exc.message)
@@ -108,8 +108,7 @@ class RunLogState(AuthState):
             self._show_final(final)
             return
         self.status, self.message, self.live = view.status, view.message, True
-        self.text = run_logs.keep_tail("", view.text)
-        self.offset, self.solver_offset = view.offset, view.solver_offset
+        self.text, self.log_id = run_logs.keep_tail("", view.text), view.last_id
         return [RunLogState.follow, rx.call_script(SCROLL_TO_END)]
 
     def _show_final(self, view: run_logs.RunLogView) -> None:
@@ -121,36 +120,46 @@ class RunLogState(AuthState):
     async def follow(self):
         async with self:
             token, run_id, client = self.auth_token, self.run_id, self.router.session.client_token
-        missed = 0
-        while True:
-            await asyncio.sleep(LIVE_POLL_S)
-            # A short websocket drop is not leaving; three polls without the browser are.
-            missed = 0 if client_connected(client) else missed + 1
-            async with self:
-                if missed >= 3 or not (self.is_open and self.live and self.run_id == run_id):
-                    return
-                offset, solver_offset = self.offset, self.solver_offset
-            try:
-                view = await rx.run_in_thread(functools.partial(read_live, token, run_id, offset, solver_offset))
-                final = None if view.active else await rx.run_in_thread(functools.partial(read_log, token, run_id))
-            except EngageError:  # logged out, or the run was deleted meanwhile
+        missed, quiet_s = 0, 0.0
+        async with run_events.hub().watch_run(run_id) as watcher:
+            while True:
+                update = await watcher.next(LIVE_QUIET_S)
+                # A short websocket drop is not leaving; three quiet spells without the browser are.
+                missed = 0 if update is not None or client_connected(client) else missed + 1
+                quiet_s = quiet_s + LIVE_QUIET_S if update is None else 0.0
                 async with self:
-                    self.live = False
-                return
-            except Exception:  # a database hiccup: keep what is shown and try again
-                log.exception("Reading the live log of run %s failed", run_id)
-                continue
-            async with self:
-                if not (self.is_open and self.live and self.run_id == run_id):
+                    if missed >= 3 or not (self.is_open and self.live and self.run_id == run_id):
+                        return
+                    after = self.log_id
+                change = update[0].get(run_id) if update is not None else None
+                try:
+                    lines = await rx.run_in_thread(functools.partial(live_log_stream.read_since, run_id, after))
+                    ended = (change is not None and (change.deleted or (change.view is not None and change.view.status
+                                                                        not in run_logs.ACTIVE_STATUSES)))
+                    if quiet_s >= STATUS_CHECK_S or (update is not None and update[1]):  # a message may be lost
+                        quiet_s = 0.0
+                        states = await rx.run_in_thread(functools.partial(read_run_states, [run_id]))
+                        ended = ended or states.get(run_id, ("deleted",))[0] not in run_logs.ACTIVE_STATUSES
+                    final = await rx.run_in_thread(functools.partial(read_log, token, run_id)) if ended else None
+                except EngageError:  # logged out, or the run was deleted meanwhile
+                    async with self:
+                        self.live = False
                     return
-                if final is not None:
-                    self._show_final(final)
-                    return
-                self.status, self.message = view.status, view.message
-                self.text = run_logs.keep_tail("" if view.restarted else self.text, view.text)
-                self.offset, self.solver_offset = view.offset, view.solver_offset
-            if view.text:
-                yield rx.call_script(SCROLL_TO_END)
+                except Exception:  # a Redis or database hiccup: keep what is shown and try again
+                    log.exception("Reading the live log of run %s failed", run_id)
+                    continue
+                async with self:
+                    if not (self.is_open and self.live and self.run_id == run_id):
+                        return
+                    if final is not None:
+                        self._show_final(final)
+                        return
+                    if change is not None and change.view is not None:
+                        self.status, self.message = change.view.status, change.view.message
+                    self.text = run_logs.keep_tail("" if lines.restarted else self.text, lines.text)
+                    self.log_id = lines.last_id
+                if lines.text:
+                    yield rx.call_script(SCROLL_TO_END)
 
     @rx.event
     async def download_raw_log(self):

@@ -1,16 +1,19 @@
-"""The runs list on the model page, kept live while any run is still going.
+"""The runs list on the model page, kept live.
 
-The database row is the only source of truth: the worker writes it, and one background
-event per open page (`watch`) reads it every `status_poll_seconds` while a shown run is not
-finished. `watch` starts from on_load (so a reload or an app restart picks a running job up
-again) and after "Run"; it stops when every run is finished, the page changes or the
-browser goes away. A newer `watch` of the same tab replaces the older one (supersedes).
-Database and Redis work runs in a worker thread (rx.run_in_thread), never on the event loop.
+The database row is the only source of truth: whoever writes it publishes the run's new view
+(services/run_events.py), and one background event per open page (`watch`) redraws the row from
+that message, without reading the database. It reads the database only when a run appears or is
+deleted, after the subscription broke, and every status_fallback_seconds while a run is going (a
+lost message). `watch` starts from on_load (so a reload or an app restart picks a running job up
+again); it stops when the page changes or the browser goes away. A newer `watch` of the same tab
+replaces the older one (supersedes). Database work runs in a worker thread (rx.run_in_thread),
+never on the event loop. With ENGAGE_STATUS_PUSH=false the page polls the database instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -19,7 +22,7 @@ import reflex as rx
 
 from engage_reflex.db import session_scope
 from engage_reflex.schemas import RunView
-from engage_reflex.services import runs
+from engage_reflex.services import run_events, runs
 from engage_reflex.services.errors import EngageError
 from engage_reflex.settings import get_settings
 from engage_reflex.state._format import number
@@ -76,6 +79,11 @@ def fetch_runs(token: str, model_id: int) -> list[RunRow] | None:
         return [_row(r) for r in runs.list_runs(session=session, user_id=user.id, model_id=model_id)]
 
 
+def read_run_states(run_ids: list[int]) -> dict[int, tuple[str, int, str]]:
+    with session_scope() as session:
+        return runs.run_states(session=session, run_ids=run_ids)
+
+
 def cancel_run(token: str, run_id: int) -> None:
     """Cancel one of the user's runs; EngageError says why not. Blocking (database, Redis)."""
     user = lookup_user(token)
@@ -103,7 +111,9 @@ def delete_run(token: str, run_id: int) -> None:
     if user is None:
         raise EngageError("Please log in again to delete this run.")
     with session_scope() as session:
+        model_id = runs.get_run(session=session, user_id=user.id, run_id=run_id).model_id
         _, folders = runs.delete_run(session=session, user_id=user.id, run_id=run_id)
+    run_events.publish(None, run_id=run_id, model_id=model_id, deleted=True)  # other tabs drop the row
     remove_run_folders(folders)  # after the commit: a delete that did not happen keeps its results
 
 
@@ -142,7 +152,7 @@ class RunsState(AuthState):
         except EngageError:  # the model page itself says what is wrong
             rows = None
         self.runs, self.shown_model_id = rows or [], model_id or 0
-        if any(r.active for r in self.runs):
+        if get_settings().status_push or any(r.active for r in self.runs):
             return RunsState.watch
 
     @rx.event
@@ -190,29 +200,84 @@ class RunsState(AuthState):
 
     @rx.event(background=True, supersedes=True)
     async def watch(self):
+        """Keep the rows live until the page changes or the tab goes away. A pushed change redraws the
+        row it names; the database is read when a run appears or goes, after the subscription came
+        back, and every status_fallback_seconds while a run is going. Without push, the database is
+        read every status_poll_seconds while a run is going."""
         async with self:
             token, model_id = self.auth_token, _model_id(self.model_id)
             page, client = self.router.url.path, self.router.session.client_token
+            shown = list(self.runs)
         if model_id is None:
             return
-        interval = max(0.1, get_settings().status_poll_seconds)
-        missed = 0
-        while True:
-            await asyncio.sleep(interval)
-            # A short websocket drop is not leaving: the reconnect reloads the page state anyway.
-            missed = 0 if client_connected(client) else missed + 1
-            if missed >= 3:
-                return
-            try:
-                rows = await rx.run_in_thread(functools.partial(fetch_runs, token, model_id))
-            except EngageError:
-                return
-            except Exception:  # a database hiccup: keep the page as it is and try again
-                log.exception("Reading the runs of model %s failed", model_id)
-                continue
-            async with self:
-                if rows is None or self.router.url.path != page:
+        settings = get_settings()
+        push = settings.status_push
+        wait = settings.status_fallback_seconds if push else max(0.1, settings.status_poll_seconds)
+        watching = run_events.hub().watch(model_id) if push else contextlib.nullcontext()
+        async with watching as watcher:
+            reload, missed = push, 0  # push: read once more now that nothing can slip by unseen
+            while True:
+                changes: dict[int, run_events.RunChange] = {}
+                if not reload:
+                    update = await watcher.next(wait) if watcher is not None else await asyncio.sleep(wait)
+                    # A short websocket drop is not leaving: the reconnect reloads the page state anyway.
+                    missed = 0 if client_connected(client) else missed + 1
+                    if missed >= 3:
+                        return
+                    if update is None:  # quiet: only a page with a run going looks at the database
+                        if not any(r.active for r in shown):
+                            if push:
+                                continue
+                            return
+                        reload = not push or await self._missed_a_change(shown)
+                        if not reload:
+                            continue
+                    else:
+                        changes, resync = update
+                        known = {r.id for r in shown}
+                        reload = resync or any(c.view is None or c.run_id not in known for c in changes.values())
+                rows = await self._read_rows(token, model_id) if reload else _patched(shown, changes)
+                if rows is False:
                     return
-                self.runs = rows
-            if not any(r.active for r in rows):
-                return
+                reload = False
+                if rows is None:  # a database hiccup: keep the page as it is and try again
+                    continue
+                async with self:
+                    if self.router.url.path != page:
+                        return
+                    self.runs = rows
+                shown = rows
+                if not push and not any(r.active for r in rows):
+                    return
+
+    async def _missed_a_change(self, shown: list[RunRow]) -> bool:
+        """Whether a shown run changed without a message reaching this page (one small query)."""
+        ids = [r.id for r in shown if r.active]
+        try:
+            states = await rx.run_in_thread(functools.partial(read_run_states, ids))
+        except Exception:
+            log.exception("Checking the runs %s failed", ids)
+            return False
+        return any(states.get(r.id) != (r.status, r.progress, r.message) for r in shown if r.active)
+
+    async def _read_rows(self, token: str, model_id: int) -> list[RunRow] | None | bool:
+        """The rows from the database; None after a hiccup, False when the page should stop watching."""
+        try:
+            rows = await rx.run_in_thread(functools.partial(fetch_runs, token, model_id))
+        except EngageError:
+            return False
+        except Exception:
+            log.exception("Reading the runs of model %s failed", model_id)
+            return None
+        return False if rows is None else rows
+
+
+def _patched(shown: list[RunRow], changes: dict[int, run_events.RunChange]) -> list[RunRow]:
+    """The shown rows with the pushed views in place. A finished run never runs again: a message saying
+    so is late and left out."""
+    rows = []
+    for row in shown:
+        view = changes[row.id].view if row.id in changes else None
+        late = view is not None and not row.active and view.status not in TERMINAL
+        rows.append(_row(view) if view is not None and not late else row)
+    return rows

@@ -117,7 +117,13 @@ def app_database_url(app_data_dir) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_server(app_data_dir) -> Iterator[str]:
+def app_queue_prefix() -> str:
+    """The e2e server's RQ queue prefix (a second app process on the same queues uses it too)."""
+    return f"e2e-{uuid.uuid4().hex[:8]}-"
+
+
+@pytest.fixture(scope="session")
+def app_server(app_data_dir, app_queue_prefix) -> Iterator[str]:
     engage = Path(sys.executable).parent / "engage"
     if not engage.exists():
         pytest.fail(f"{engage} is missing; run `.venv/bin/pip install -e . --no-deps`")
@@ -129,7 +135,7 @@ def app_server(app_data_dir) -> Iterator[str]:
     url = f"http://localhost:{port}"
     log_path = data_dir / "serve.log"
     log = open(log_path, "w")
-    prefix = f"e2e-{uuid.uuid4().hex[:8]}-"
+    prefix = app_queue_prefix
     proc = subprocess.Popen([str(engage), "serve", "--no-dashboard"], cwd=PROJECT_ROOT,
                             env=_server_env(port, data_dir, prefix), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)

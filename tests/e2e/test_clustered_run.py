@@ -26,9 +26,11 @@ def test_a_clustered_run_is_estimated_solved_and_its_results_open(page: Page, ba
     page.fill("#run-end", "2005-01-06")
     expect(page.locator("#run-estimate")).to_contain_text("144 time steps")
     # The advice before a run follows the dates too: the check, and the timeseries cover them.
-    expect(page.locator("#model-check")).to_contain_text(re.compile(r"Model check: nothing found|Before you run"))
+    # (each date typed starts the check anew; on a busy machine the last one takes seconds)
+    expect(page.locator("#model-check")).to_contain_text(re.compile(r"Model check: nothing found|Before you run"),
+                                                         timeout=20_000)
     expect(page.locator("#timeseries-coverage")).to_contain_text(
-        "Every timeseries the scenario uses has data for the whole run period.")
+        "Every timeseries the scenario uses has data for the whole run period.", timeout=20_000)
     days = page.get_by_label("Representative days (optional)", exact=True)
     days.fill("6")
     expect(page.locator("#run-estimate")).to_contain_text(

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from engage_reflex.api import api
 from engage_reflex.db import session_scope
 from engage_reflex.models import ActivityLog, Collaborator, EnergyModel, Scenario, Upload
-from engage_reflex.services import archives, uploads
+from engage_reflex.services import archives, storage, uploads
 from engage_reflex.services.errors import EngageError, NotFound
 from tests.jobs.conftest import start_worker
 
@@ -122,7 +122,7 @@ def test_a_viewer_exports_a_scenario_as_a_zip_calliope_reads(db_url, owner, othe
         with pytest.raises(NotFound):  # the export is its requester's alone
             archives.export_view(session=session, user_id=owner.id, export_id=started.export_id)
     assert ready.status == "succeeded", ready.message
-    zip_path, _ = archives.export_paths(started.export_id)
+    zip_path = storage.get_store().fetch(archives.export_keys(started.export_id)[0])
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
     top = started.filename.removesuffix(".zip")
@@ -154,10 +154,12 @@ def test_only_the_requester_downloads_the_export_until_it_is_swept(db_url, owner
     with zipfile.ZipFile(io.BytesIO(answer.content)) as zf:
         assert any(n.endswith("/model.yaml") for n in zf.namelist())
     assert client.get(own).status_code == 200, "a browser may fetch a download twice"
-    zip_path, note_path = archives.export_paths(started.export_id)
+    store = storage.get_store()
+    assert all(store.exists(key) for key in archives.export_keys(started.export_id))
     assert archives.sweep_exports(now=time.time() + archives.EXPORT_KEEP_SECONDS - 60) == 0
     assert archives.sweep_exports(now=time.time() + archives.EXPORT_KEEP_SECONDS + 60) == 2
-    assert not zip_path.exists() and not note_path.exists(), "an export is swept an hour after it was made"
+    assert not any(store.exists(key) for key in archives.export_keys(started.export_id)), \
+        "an export is swept an hour after it was made"
     assert client.get(own).status_code == 404
 
 

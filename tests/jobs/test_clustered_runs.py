@@ -10,7 +10,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from engage_reflex.services import run_estimate, runs
+from engage_reflex.services import run_estimate, runs, storage
 from engage_reflex.services.errors import EngageError
 from tests.jobs.conftest import make_user, start_worker, watch_run
 
@@ -34,13 +34,15 @@ def test_clustered_run_solves_representative_days_and_teaches_the_estimate(db_ur
     assert run.status == "succeeded", (run.message, output[-2000:])
     # Two representative days of 24 hours were solved, not six.
     assert run.size["timesteps"] == 48 and run.size["variables"] > 0 and run.size["constraints"] > 0
-    flows = pd.read_csv(runs.run_artefact(session=session, user_id=planner.id, run_id=run.id, name="flows"))
+    store = storage.get_store()
+    flows = pd.read_csv(store.fetch(runs.run_artefact(session=session, user_id=planner.id, run_id=run.id,
+                                                      name="flows")))
     assert pd.to_datetime(flows["timestep"]).dt.normalize().nunique() == 2
 
     # The outputs zip: one tidy CSV per result, and a README naming columns and units.
     shown = runs.get_run(session=session, user_id=planner.id, run_id=run.id)
     assert shown.has_outputs
-    path = runs.run_artefact(session=session, user_id=planner.id, run_id=run.id, name="outputs")
+    path = store.fetch(runs.run_artefact(session=session, user_id=planner.id, run_id=run.id, name="outputs"))
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         assert {"README.txt", "flow_cap.csv", "flow_out.csv", "cost.csv", "storage.csv"} <= names

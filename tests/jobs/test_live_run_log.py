@@ -1,4 +1,4 @@
-"""The live log of a run through a real worker: read through the service while the run solves,
+"""The live log of a run through a real worker (streamed through Redis): read through the service while the run solves,
 it already has HiGHS's own lines; Calliope's DEBUG details stay in the full log only."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from engage_reflex import db
-from engage_reflex.services import run_logs, runs
+from engage_reflex.services import run_logs, runs, storage
 from engage_reflex.services.errors import NotFound
 from tests.jobs.conftest import make_user, start_worker
 
@@ -24,17 +24,16 @@ def test_live_log_shows_highs_lines_while_the_run_solves(db_url, session, redis_
                           subset_start="2005-01-01", subset_end="2005-01-14", resample="")
     stranger = make_user(session, "stranger@example.org")
     worker = start_worker("short", "long")
-    shown, offset, solver_offset = "", 0, 0
+    shown, after = "", ""
     statuses: list[str] = []
     highs_lines_while_highs_works = False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with Session(db.get_engine(db_url)) as s:
-            live = run_logs.live_log(session=s, user_id=model.owner_id, run_id=view.id, offset=offset,
-                                     solver_offset=solver_offset)
-        assert not live.restarted
+            live = run_logs.live_log(session=s, user_id=model.owner_id, run_id=view.id, after=after)
+        assert not live.restarted or not shown  # only the build's start begins it anew
         shown = run_logs.keep_tail(shown, live.text)
-        offset, solver_offset = live.offset, live.solver_offset
+        after = live.last_id
         if not statuses or statuses[-1] != live.status:
             statuses.append(live.status)
         if "Iteration" in shown and "Presolving model" in shown and "solver finished running" not in shown:
@@ -51,8 +50,9 @@ def test_live_log_shows_highs_lines_while_the_run_solves(db_url, session, redis_
     assert shown.count("Model status        : Optimal") == 1, shown[-3000:]
     assert shown.index("Model status") < shown.index("Backend: model solve completed")
     assert " DEBUG " not in shown and "schemas.general" not in shown  # details: in the full log only
-    raw = run_logs.raw_log_path(session=session, user_id=model.owner_id, run_id=view.id).read_text()
+    raw = storage.get_store().read_bytes(
+        run_logs.raw_log_path(session=session, user_id=model.owner_id, run_id=view.id)).decode()
     assert " DEBUG calliope.backend" in raw and "Model status        : Optimal" in raw
 
     with pytest.raises(NotFound):
-        run_logs.live_log(session=session, user_id=stranger.id, run_id=view.id, offset=0, solver_offset=0)
+        run_logs.live_log(session=session, user_id=stranger.id, run_id=view.id)

@@ -37,7 +37,10 @@ def test_same_inputs_reuse_results_and_solve_again_solves(db_url, session, redis
     from engage_reflex.services.models import remove_run_folders
 
     remove_run_folders(folders)
-    assert runs.run_artefact(session=session, user_id=planner.id, run_id=second.id, name="netcdf").is_file()
+    from engage_reflex.services import storage
+
+    key = runs.run_artefact(session=session, user_id=planner.id, run_id=second.id, name="netcdf")
+    assert storage.get_store().size(key) > 0
     shown = runs.get_run(session=session, user_id=planner.id, run_id=second.id)
     assert shown.reused_from == first.id and shown.has_results
     from engage_reflex.services import results

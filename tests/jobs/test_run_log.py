@@ -16,7 +16,7 @@ from engage_reflex.api import api
 from engage_reflex.settings import get_settings
 
 from engage_reflex.models import Scenario
-from engage_reflex.services import downloads, run_logs, runs
+from engage_reflex.services import downloads, run_logs, runs, storage
 from engage_reflex.services.errors import EngageError, NotFound
 from tests.jobs.conftest import make_user, start_worker, watch_run
 
@@ -46,7 +46,8 @@ def test_glpk_check_feasibility_run_fails_in_words_with_both_logs(db_url, sessio
 
     shown = run_logs.run_log_view(session=session, user_id=model.owner_id, run_id=view.id)
     assert shown.status == "failed" and shown.text == run.log.strip() and shown.has_raw_log
-    raw = run_logs.raw_log_path(session=session, user_id=model.owner_id, run_id=view.id).read_text()
+    raw = storage.get_store().read_bytes(
+        run_logs.raw_log_path(session=session, user_id=model.owner_id, run_id=view.id)).decode()
     assert "Traceback (most recent call last)" in raw and "IndexError" in raw
     assert " DEBUG calliope.backend" in raw  # every detail of building the problem
     # ... and the operators' log (the worker's stdout, at INFO) has the traceback too.

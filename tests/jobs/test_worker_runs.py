@@ -7,7 +7,6 @@ checks that need a solve do one.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,7 +14,7 @@ from sqlmodel import Session
 
 from engage_reflex import db
 from engage_reflex.models import Scenario
-from engage_reflex.services import runs
+from engage_reflex.services import runs, storage
 from tests.jobs.conftest import make_user, start_worker, watch_run
 
 pytestmark = pytest.mark.slow
@@ -46,8 +45,9 @@ def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url,
                            f"objective {run.objective:.7g})."), run.message
     assert "calliope" in run.log  # calliope's own log lines were captured
 
-    results = runs.results_dir(run)
-    assert not Path(run.artefact_dir).is_absolute()  # stored relative: the data dir may move
+    # A key prefix of the run files store (here the default, data_dir): the data dir may move.
+    assert run.artefact_dir == runs.results_dir(run) == f"runs/{run.id}/results"
+    results = storage.get_store().local_path(runs.results_dir(run))
     assert {"netcdf", "capacity", "flows", "costs", "techs", "inputs", "outputs"} <= set(run.artefacts)
     for name in run.artefacts.values():
         assert (results / name).stat().st_size > 0
@@ -70,11 +70,16 @@ def test_national_scale_two_days_with_highs_succeeds(db_url, session, redis_url,
     shown = runs.get_run(session=session, user_id=planner.id, run_id=view.id)
     assert shown.status == "succeeded" and shown.has_results and shown.duration_s and shown.finished_at
     netcdf = runs.run_artefact(session=session, user_id=planner.id, run_id=view.id, name="netcdf")
-    assert netcdf.name == "model.nc" and netcdf.is_file()
+    assert netcdf == f"runs/{run.id}/results/model.nc" and (results / "model.nc").is_file()
+    # No pickle in the store: the build job handed the solve job the inputs as NetCDF.
+    work = storage.get_store().local_path(f"runs/{run.id}")
+    assert (work / "inputs.nc").is_file() and not list(work.rglob("*.pickle"))
+    assert not storage.scratch_dir(run.id).exists()  # the same-host pickle went with the run
 
     # The inputs download: `calliope run` on the unzipped folder solves to the run's objective.
     assert shown.has_inputs
-    inputs = runs.run_artefact(session=session, user_id=planner.id, run_id=view.id, name="inputs")
+    inputs = storage.get_store().fetch(runs.run_artefact(session=session, user_id=planner.id, run_id=view.id,
+                                                         name="inputs"))
     import zipfile
 
     import calliope

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from engage_reflex.models import Run, Technology, TechParameter
-from engage_reflex.services import compare, runs
+from engage_reflex.services import compare, runs, storage
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.settings import get_settings
 from tests.jobs.conftest import make_user, national  # noqa: F401  (the fixture)
@@ -86,10 +86,15 @@ def _the_changed_parameter_and_the_capacity_it_changed(session, solved):
     assert choices[0].label.startswith(f"#{second.id} · base · ")
 
 
+def _stored(run, name: str):
+    """The run's artefact file in the (local) run files store."""
+    return storage.get_store().local_path(storage.join_key(runs.results_dir(run), run.artefacts[name]))
+
+
 def _switches_and_data_in_planner_words(session, solved):
     """Definitions and data tables edited inside the zips (the runs' own), as a later run would differ."""
     first, second = solved["first"], solved["second"]
-    path = runs.results_dir(second) / second.artefacts["inputs"]
+    path = _stored(second, "inputs")
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     yaml_text = members["model/model.yaml"].decode()
@@ -157,14 +162,14 @@ def _refusals(session, solved):
         compare_as(planner.id, first.id, elsewhere.id)
 
     # A run whose inputs were not kept (solved before inputs.zip existed) still compares its results.
-    (runs.results_dir(first) / first.artefacts["inputs"]).unlink()
+    _stored(first, "inputs").unlink()
     view = compare_as(planner.id, first.id, second.id)
     assert f"Run #{first.id} was solved before Engage kept each run's inputs" in view.inputs_note
     assert [c.section for c in view.input_changes] == ["Run options"]
     assert view.capacity_changes
 
     # Result files gone: refused with what to do.
-    (runs.results_dir(second) / second.artefacts["capacity"]).unlink()
+    _stored(second, "capacity").unlink()
     with pytest.raises(EngageError, match=f"result files of run #{second.id} are missing"):
         compare_as(planner.id, first.id, second.id)
     assert get_settings().data_dir.is_dir()
