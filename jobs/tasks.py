@@ -193,7 +193,7 @@ def _job_timeout(default: int) -> int:
 
 
 def _progress(run_id: int, percent: int, message: str) -> None:
-    """A small committed update on the row (the UI polls it) plus transient job.meta."""
+    """A small committed update on the row (published to the pages showing the run) plus transient job.meta."""
     _update(run_id, progress=percent, message=message)
     job = get_current_job()
     if job is not None:
