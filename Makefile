@@ -133,12 +133,19 @@ migrate: $(STAMP)
 run: install services
 	$(VENV)/bin/engage serve
 
-# Database and unit tests use both cores (each test has its own database); the job tests
-# (real workers, their own Redis) and the browser tests (one shared app server) run after.
+# Database and unit tests use both cores (each test has its own database). Then the job tests
+# (real workers) and the browser tests (one shared app server) run side by side: each mostly
+# waits for its workers, solver or browser, so together they fill the two cores. Each has its
+# own Redis databases (jobs: 15; browser: 14 for the app, 12 for anything else); their lines
+# are marked [jobs] and [e2e].
 test: install test-system-deps redis postgres
 	@status=0; \
 	$(VPY) -m pytest -q -n 2 --dist loadfile tests/service tests/unit || status=1; \
-	$(VPY) -m pytest -q tests/jobs tests/e2e || status=1; \
+	( $(VPY) -m pytest -q -p no:cacheprovider tests/jobs 2>&1 | sed -u 's/^/[jobs] /'; \
+	  exit $${PIPESTATUS[0]} ) & jobs_pid=$$!; \
+	ENGAGE_TEST_REDIS_URL=redis://127.0.0.1:6379/12 $(VPY) -m pytest -q tests/e2e 2>&1 | sed -u 's/^/[e2e] /'; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || status=1; \
+	wait $$jobs_pid || status=1; \
 	exit $$status
 
 bench: install test-system-deps services

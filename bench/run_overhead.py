@@ -1,4 +1,4 @@
-"""What the app adds to a Calliope run: bare `calliope run` vs start_run -> warm worker -> results stored.
+"""What the app adds to a Calliope run: bare `calliope run` vs start_run -> warm workers -> results stored.
 
     .venv/bin/python bench/run_overhead.py [-n 3] [--py-spy worker-profile.svg] [--no-warm-cache]
 
@@ -6,15 +6,16 @@ Both sides solve national_scale over its own default period with HiGHS, from the
 exported directory / database scenario, alternating so machine noise hits both alike:
 
 (a) bare: `calliope run <exported>/model.yaml --save_netcdf out.nc` in a fresh process;
-(b) app:  runs.start_run(...) on a warm `python -m jobs.worker short long` (started once,
-    before timing), then poll the Run row until it is succeeded; timed from just before
-    start_run (validate, record, enqueue) until the row says succeeded (results stored).
+(b) app:  runs.start_run(...) on warm workers as `engage serve` starts them (`python -m
+    jobs.worker short` and `... long`, started once, before timing), then poll the Run row until
+    it is succeeded; timed from just before start_run (validate, record, enqueue) until the row
+    says succeeded (results stored).
 
 Prints the medians, the ratio app/bare (target <= 0.75) and the median of each step the run
 recorded. The app's runs ask to "solve again" (no result reuse); then n more runs of the same inputs
 are answered from them, and `reuse ratio Z` (reused / fresh app run, target <= 0.05) is printed
 just before the last line. Uses a temporary SQLite database, data dir and queue prefix; removes them after.
-`--no-warm-cache` starts the worker with ENGAGE_WARM_CACHE=0 (calliope unpatched, see
+`--no-warm-cache` starts the workers with ENGAGE_WARM_CACHE=0 (calliope unpatched, see
 jobs/warm_cache.py), to measure what those caches save on the same machine.
 """
 
@@ -91,11 +92,14 @@ def _bare(model_yaml: Path, out: Path) -> tuple[float, float]:
     return time.perf_counter() - started, _cpu_children() - cpu
 
 
-def _start_worker(log: Path, py_spy: str | None, warm_cache: bool = True) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "jobs.worker", "short", "long"]
+def _start_worker(queue_name: str, log: Path, py_spy: str | None, warm_cache: bool = True) -> subprocess.Popen:
+    """One worker of one queue, as `engage serve` starts them (the build's last step, storing the
+    inputs NetCDF for other machines, then overlaps the solve on the long worker)."""
+    cmd = [sys.executable, "-m", "jobs.worker", queue_name]
     if py_spy:
+        svg = Path(py_spy)
         cmd = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--rate", "200",
-               "-o", py_spy, "--", *cmd]
+               "-o", str(svg.with_name(f"{svg.stem}-{queue_name}{svg.suffix}")), "--", *cmd]
     env = dict(os.environ, PYTHONPATH=str(ROOT), ENGAGE_WARM_CACHE="1" if warm_cache else "0")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     from rq import Worker
@@ -103,7 +107,7 @@ def _start_worker(log: Path, py_spy: str | None, warm_cache: bool = True) -> sub
     from engage_reflex.services import queue as jobqueue
 
     deadline = time.monotonic() + 60
-    while not Worker.all(queue=jobqueue.queue("short")):  # registered = imports done, waiting
+    while not Worker.all(queue=jobqueue.queue(queue_name)):  # registered = imports done, waiting
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the worker did not start; see {log}:\n{log.read_text()[-2000:]}")
         time.sleep(0.1)
@@ -146,21 +150,23 @@ def _cleanup_redis(prefix: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3, help="runs of each kind (default 3)")
-    parser.add_argument("--py-spy", default=None, metavar="SVG", help="profile the worker and its horses")
+    parser.add_argument("--py-spy", default=None, metavar="SVG", help="profile the workers and their horses (one SVG per queue)")
     parser.add_argument("--no-warm-cache", action="store_true",
-                        help="worker without the calliope warm caches (ENGAGE_WARM_CACHE=0)")
+                        help="workers without the calliope warm caches (ENGAGE_WARM_CACHE=0)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     prefix = _configure(tmp)
-    worker = None
+    workers: list[subprocess.Popen] = []
     try:
         user_id, scenario_id = _seed()
         model_yaml = _export(scenario_id, tmp / "exported")
-        worker = _start_worker(tmp / "worker.log", args.py_spy, warm_cache=not args.no_warm_cache)
-        for line in (tmp / "worker.log").read_text().splitlines():
-            if "warm cache" in line:
-                print("worker:", line.split(": ", 1)[-1], flush=True)
+        for queue_name in ("short", "long"):
+            log = tmp / f"worker-{queue_name}.log"
+            workers.append(_start_worker(queue_name, log, args.py_spy, warm_cache=not args.no_warm_cache))
+            for line in log.read_text().splitlines():
+                if "warm cache" in line:
+                    print(f"{queue_name} worker:", line.split(": ", 1)[-1], flush=True)
         bare, bare_cpu, app, breakdown = [], [], [], []
         for i in range(args.n):
             wall, cpu = _bare(model_yaml, tmp / f"bare{i}.nc")
@@ -205,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {'queue/fork/poll':<20}{other:7.2f}  (start->stored minus both jobs)")
         return 0
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.send_signal(signal.SIGINT)  # warm shutdown; py-spy then writes its profile
+        for worker in workers:
             try:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -6,11 +6,12 @@ solve_run (long queue): build the backend, solve, write results, record the outc
 
 Files: each job works in a local folder (storage.run_work_dir: a local store's own run folder,
 else data_dir/runs/<id> on the worker's disk) and puts what the app and the other job need into
-the run files store (services/storage.py) under runs/<id>: the build job the model's inputs as
-NetCDF (inputs.nc, which the solve job reads on any machine), inputs.zip and run.log; the solve
-job results/ (NetCDF, CSV tables, inputs.zip, outputs.zip) and run.log, failed or not. Run.artefact_dir
-is the results' key prefix ("runs/<id>/results"). The only shortcut is the same-host pickle of
-jobs/calliope_runner.py, kept in storage.scratch_dir, outside the store.
+the run files store (services/storage.py) under runs/<id>: the build job inputs.zip and run.log,
+and, just after it enqueued the solve, the model's inputs as NetCDF (inputs.nc, which a solve job
+on another machine waits for and reads); the solve job results/ (NetCDF, CSV tables, inputs.zip,
+outputs.zip) and run.log, failed or not. Run.artefact_dir is the results' key prefix
+("runs/<id>/results"). The only shortcut is the same-host pickle of jobs/calliope_runner.py, kept
+in storage.scratch_dir, outside the store.
 
 Each step opens its own short transactions (session_scope) and never holds one open while
 calliope works. Whatever goes wrong ends on the row as `failed` with a planner message: the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,6 +62,9 @@ LOGGER = logging.getLogger(__name__)
 MODEL_DIR = "model"  # the exported definition, runnable with `calliope run model/model.yaml`
 INPUTS_ZIP = "inputs.zip"
 RESULTS_DIR = "results"  # calliope_runner.solve_model writes the results here in the work folder
+# How long a solve on another machine waits for the build job to store the inputs NetCDF (it is
+# written just after the solve is enqueued) before it exports and reads the model again.
+INPUTS_NETCDF_WAIT_S = 60.0
 
 
 def _zip_inputs(directory: Path) -> None:
@@ -275,7 +280,9 @@ def build_run(run_id: int) -> str:
         # The row already says "queued for its solve job": the reconciler enqueues it again once
         # Redis answers (the run is built; failing it here would throw that away).
         LOGGER.exception("could not enqueue the solve of run %s; the reconciler will", run_id)
+        _store_inputs_netcdf(run_id, model, directory)
         return "queued: the reconciler enqueues the solve"
+    _store_inputs_netcdf(run_id, model, directory)
     return "prepared"
 
 
@@ -290,18 +297,42 @@ def _start_afresh(run_id: int, directory: Path) -> None:
 
 
 def _hand_inputs_over(run_id: int, model, directory: Path) -> None:
-    """What the solve job starts from: the read model's inputs as NetCDF and the inputs zip in the
-    store (on a local store written in place), the full log so far, and the same-host pickle in
-    this machine's scratch folder (never in the store)."""
-    calliope_runner.save_inputs_netcdf(model, directory / INPUTS_NETCDF)
+    """What the solve job starts from, before it is enqueued: the inputs zip and the full log so
+    far in the store (on a local store written in place), and the same-host pickle in this
+    machine's scratch folder (never in the store). The inputs NetCDF follows the enqueue."""
     _zip_inputs(directory)
     store = storage.get_store()
-    for name in (INPUTS_NETCDF, INPUTS_ZIP, RAW_LOG):
+    for name in (INPUTS_ZIP, RAW_LOG):
         if (directory / name).is_file():
             store.upload(directory / name, _key(run_id, name))
     scratch = storage.scratch_dir(run_id)
     scratch.mkdir(parents=True, exist_ok=True)
     calliope_runner.save_inputs(model, scratch / INPUTS_PICKLE)
+
+
+def _store_inputs_netcdf(run_id: int, model, directory: Path) -> None:
+    """The read model's inputs as NetCDF in the store, for a solve on another machine (or one that
+    lost the pickle). Written after the solve is enqueued: a same-host solve never needs it, so the
+    half second it takes is off the run's critical path; a solve elsewhere waits for it
+    (`_stored_inputs_netcdf`). Written whole or not at all (a local store: renamed into place; S3:
+    one put from a private temporary folder, since the solve may remove the run's work folder)."""
+    t = time.monotonic()
+    try:
+        store = storage.get_store()
+        if store.is_local:
+            calliope_runner.save_inputs_netcdf(model, directory / INPUTS_NETCDF)
+        else:
+            storage.machine_scratch().mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=storage.machine_scratch()) as tmp:
+                path = Path(tmp) / INPUTS_NETCDF
+                calliope_runner.save_inputs_netcdf(model, path)
+                store.upload(path, _key(run_id, INPUTS_NETCDF))
+    except JobTimeoutException:
+        raise
+    except Exception:  # the solve on this machine has its pickle; one elsewhere exports again
+        LOGGER.warning("could not store the inputs NetCDF of run %s", run_id, exc_info=True)
+        return
+    LOGGER.info("stored the inputs NetCDF of run %s in %.2f s", run_id, time.monotonic() - t)
 
 
 def _build_failed(run_id: int) -> None:
@@ -468,15 +499,29 @@ def _load_model(run_id: int, directory: Path):
         except Exception:
             LOGGER.warning("could not load %s; reading the inputs NetCDF of run %s", pickled, run_id, exc_info=True)
     try:
-        netcdf = directory / INPUTS_NETCDF
-        if not netcdf.is_file():
-            netcdf = storage.get_store().fetch(_key(run_id, INPUTS_NETCDF))
-        return calliope_runner.load_inputs_netcdf(netcdf)
+        return calliope_runner.load_inputs_netcdf(_stored_inputs_netcdf(run_id, directory))
     except JobTimeoutException:
         raise
     except Exception:
         LOGGER.warning("could not read the inputs NetCDF of run %s; exporting it again", run_id, exc_info=True)
     return calliope_runner.read_model(_export(run_id), directory / MODEL_DIR)
+
+
+def _stored_inputs_netcdf(run_id: int, directory: Path, wait_s: float = INPUTS_NETCDF_WAIT_S) -> Path:
+    """The inputs NetCDF: in the work folder (a local store), or fetched from the store. The build
+    job writes it just after enqueueing this job, so a solve that starts at once on another
+    machine waits for it a little; FileNotFoundError after `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        local = directory / INPUTS_NETCDF
+        if local.is_file():
+            return local
+        try:
+            return storage.get_store().fetch(_key(run_id, INPUTS_NETCDF))
+        except FileNotFoundError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.25)
 
 
 def _export(run_id: int):

@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engage_reflex.services import run_events
+from engage_reflex.services import run_events, storage
 from engage_reflex.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
 PUBLISH_EVERY_S = 0.25
+STORE_LOG_EVERY_S = 30.0  # how often a long job puts its full log so far into an S3 store
 STREAM_MAX_ENTRIES = 5000
 STREAM_TTL_S = 24 * 3600
 _RESTART = "restart"
+# A dialog keeps at most this many characters of a run's live log (run_logs.LIVE_MAX_BYTES): its
+# first read goes back from the newest entry only that far (a long solve's stream holds thousands).
+FIRST_READ_CHARS = 200_000
+_TAIL_BATCH = 200
 
 
 def stream_key(run_id: int) -> str:
@@ -47,10 +53,13 @@ class LiveLines:
     restarted: bool  # the run's log started over since: drop what is shown first
 
 
-def read_since(run_id: int, after: str = "") -> LiveLines:
-    """The run's live lines after entry `after` ("" = from the start). Blocking (Redis)."""
-    start = f"({after}" if after else "-"
-    entries = _redis().xrange(stream_key(run_id), min=start, max="+", count=STREAM_MAX_ENTRIES)
+def read_since(run_id: int, after: str = "", *, first_chars: int = FIRST_READ_CHARS) -> LiveLines:
+    """The run's live lines after entry `after`. Blocking (Redis). A first read ("") starts from
+    the newest entries and goes back only until it holds more than `first_chars` characters
+    (a dialog shows only that much of the tail) or reaches the attempt's start."""
+    if not after:
+        return _read_tail(run_id, first_chars)
+    entries = _redis().xrange(stream_key(run_id), min=f"({after}", max="+", count=STREAM_MAX_ENTRIES)
     parts: list[str] = []
     restarted, last_id = False, after
     for entry_id, fields in entries:
@@ -60,6 +69,27 @@ def read_since(run_id: int, after: str = "") -> LiveLines:
             continue
         parts.append(fields.get(b"text", b"").decode("utf-8", errors="replace"))
     return LiveLines(text="".join(parts), last_id=last_id, restarted=restarted)
+
+
+def _read_tail(run_id: int, first_chars: int) -> LiveLines:
+    conn, key = _redis(), stream_key(run_id)
+    parts: list[str] = []
+    size, last_id, upper = 0, "", "+"
+    while size <= first_chars:
+        entries = conn.xrevrange(key, max=upper, min="-", count=_TAIL_BATCH)
+        for entry_id, fields in entries:
+            entry_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            last_id = last_id or entry_id
+            if fields.get(b"kind", b"").decode() == _RESTART:  # this attempt's lines all read
+                return LiveLines(text="".join(reversed(parts)), last_id=last_id, restarted=False)
+            parts.append(fields.get(b"text", b"").decode("utf-8", errors="replace"))
+            size += len(parts[-1])
+            if size > first_chars:
+                break
+            upper = f"({entry_id}"
+        if len(entries) < _TAIL_BATCH:
+            break
+    return LiveLines(text="".join(reversed(parts)), last_id=last_id, restarted=False)
 
 
 def _append(run_id: int, model_id: int, fields: dict[str, str | int]) -> str:
@@ -97,6 +127,7 @@ class LiveLogPublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.offset = self.solver_offset = 0
+        self._stored_size, self._stored_at = -1, time.monotonic()
 
     def __enter__(self) -> LiveLogPublisher:
         try:
@@ -121,6 +152,27 @@ class LiveLogPublisher:
     def _loop(self) -> None:
         while not self._stop.wait(PUBLISH_EVERY_S):
             self.publish_new()
+            if time.monotonic() - self._stored_at >= STORE_LOG_EVERY_S:
+                self.store_full_log()
+
+    def store_full_log(self) -> None:
+        """On an S3 store, the full log so far (when it grew): "Download full log" during a long
+        job then shows more than the last finished job's lines. A local store has it in place."""
+        from engage_reflex.services.run_logs import RAW_LOG_FILE  # run_logs reads this module
+
+        self._stored_at = time.monotonic()
+        path = self.work_dir / RAW_LOG_FILE
+        try:
+            size = path.stat().st_size
+            store = storage.get_store()
+            if store.is_local or size == self._stored_size:
+                return
+            store.upload(path, storage.join_key(storage.run_prefix(self.run_id), RAW_LOG_FILE))
+            self._stored_size = size
+        except FileNotFoundError:
+            return
+        except Exception as exc:  # the job stores it at its end anyway
+            LOGGER.warning("run %s: could not store its log so far: %s", self.run_id, exc)
 
     def publish_new(self) -> None:
         from engage_reflex.services.run_logs import RAW_LOG_FILE, read_live_files  # run_logs reads this module

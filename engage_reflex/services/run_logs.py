@@ -87,8 +87,9 @@ def clip(text: str) -> str:
 # HiGHS writes its own log file beside run.log while it solves (jobs.calliope_runner.HIGHS_LOG);
 # after the solve the worker appends it to run.log under a "highs" record and deletes it.
 SOLVER_LOG_FILE = "highs.log"
-# The most the browser gets in one answer, and keeps in all (its state lives in Redis).
-LIVE_MAX_BYTES = 200_000
+# The most the browser gets in one answer, and keeps in all (its state lives in Redis); a dialog's
+# first read of the live stream goes back only that far.
+LIVE_MAX_BYTES = live_log_stream.FIRST_READ_CHARS
 # How far back to look for the record a continuation line at the read offset belongs to.
 _LOOK_BACK_BYTES = 1_000_000
 # A record of the raw log: "HH:MM:SS LEVEL logger: message" (jobs.calliope_runner.LOG_FORMAT).

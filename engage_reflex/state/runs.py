@@ -225,6 +225,8 @@ class RunsState(AuthState):
                     if missed >= 3:
                         return
                     if update is None:  # quiet: only a page with a run going looks at the database
+                        if push and not await self._still_on(page):  # the planner went elsewhere
+                            return
                         if not any(r.active for r in shown):
                             if push:
                                 continue
@@ -249,6 +251,11 @@ class RunsState(AuthState):
                 shown = rows
                 if not push and not any(r.active for r in rows):
                     return
+
+    async def _still_on(self, page: str) -> bool:
+        """Whether this tab still shows the page the watch began on (the tab's state, no database)."""
+        async with self:
+            return self.router.url.path == page
 
     async def _missed_a_change(self, shown: list[RunRow]) -> bool:
         """Whether a shown run changed without a message reaching this page (one small query)."""

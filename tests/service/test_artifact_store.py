@@ -120,3 +120,25 @@ def test_an_s3_store_keeps_downloads_in_a_bounded_cache(s3_store, tmp_path, monk
     assert set(bucket_keys(s3_store["endpoint"], s3_store["bucket"])) == {
         f"engage/runs/{index}/model.nc" for index in range(3)}
     get_settings.cache_clear()
+
+
+def test_a_solve_elsewhere_waits_for_the_inputs_netcdf_the_build_stores_after_enqueueing(store, tmp_path):
+    """The build job stores inputs.nc just after it enqueues the solve (jobs.tasks); a solve that
+    starts on another machine at once finds it a moment later, and gives up after its wait."""
+    import threading
+
+    from jobs import tasks
+
+    elsewhere = tmp_path / "other-machine" / "runs" / "41"  # the solve's own, empty work folder
+    source = tmp_path / "built.nc"
+    source.write_bytes(b"\x89HDF inputs of run 41")
+    writer = threading.Timer(0.6, lambda: store.upload(source, "runs/41/inputs.nc"))
+    writer.start()
+    try:
+        found = tasks._stored_inputs_netcdf(41, elsewhere, wait_s=20)
+    finally:
+        writer.join()
+    assert found.read_bytes() == source.read_bytes()
+
+    with pytest.raises(FileNotFoundError):
+        tasks._stored_inputs_netcdf(42, elsewhere, wait_s=0.5)

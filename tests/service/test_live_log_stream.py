@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from engage_reflex.services import live_log_stream, run_logs
+from engage_reflex.services import live_log_stream, run_logs, storage
 from engage_reflex.services.live_log_stream import LiveLogPublisher, read_since
 from engage_reflex.services.run_events import RunChangeHub
+from tests.s3_store import moto_endpoint, s3_store  # noqa: F401
 
 
 def _write(path, text: str) -> None:
@@ -105,3 +106,60 @@ def test_without_redis_the_job_runs_on_with_an_empty_live_log(tmp_path, monkeypa
         assert publisher.offset == 0  # nothing streamed, nothing raised
     finally:
         get_settings.cache_clear()
+
+
+def test_a_dialog_opening_on_a_long_log_reads_only_its_tail_and_then_what_follows(redis_url):
+    """A first read goes back from the newest entry only as far as a dialog keeps (not the whole
+    capped stream), never past the attempt's start; the next read goes on after its last entry."""
+    live_log_stream.start_over(run_id=9, model_id=3)
+    for n in range(1200):  # ~120 KB
+        live_log_stream._append(9, 3, {"text": f"old attempt line {n:05d} ".ljust(99, ".") + "\n"})
+    live_log_stream.start_over(run_id=9, model_id=3)
+    short = read_since(9)
+    assert short.text == "" and short.last_id and not short.restarted  # only the new attempt's (none yet)
+    for n in range(3000):  # ~300 KB
+        live_log_stream._append(9, 3, {"text": f"line {n:05d} ".ljust(99, ".") + "\n"})
+
+    tail = read_since(9, first_chars=50_000)
+    assert 50_000 < len(tail.text) <= 50_100 and tail.text.endswith(f"line {2999:05d} ".ljust(99, ".") + "\n")
+    assert "old attempt" not in tail.text and not tail.restarted
+    whole = read_since(9)  # the dialog's limit: the newest 200,000+ characters, in order
+    assert 200_000 < len(whole.text) <= 200_100 and whole.last_id == tail.last_id
+    numbers = [int(line.split()[1].strip(".")) for line in whole.text.splitlines()]
+    assert numbers == list(range(numbers[0], 3000))
+    shown = run_logs.keep_tail("", whole.text)
+    assert "earlier lines left out" in shown and shown.endswith(whole.text[-1000:])
+
+    live_log_stream._append(9, 3, {"text": "the next line\n"})
+    after = read_since(9, tail.last_id)
+    assert after.text == "the next line\n" and not after.restarted
+
+
+def test_a_long_job_puts_its_full_log_so_far_into_an_s3_store(tmp_path, redis_url, s3_store, monkeypatch):  # noqa: F811
+    """"Download full log" during a long solve on another machine shows the lines so far, not only
+    the build's: the publisher puts the growing run.log into the store now and then."""
+    monkeypatch.setattr(live_log_stream, "STORE_LOG_EVERY_S", 0.3)
+    store = storage.get_store()
+    work = tmp_path / "work"
+    work.mkdir()
+    raw = work / run_logs.RAW_LOG_FILE
+    with LiveLogPublisher(run_id=11, model_id=3, work_dir=work, fresh=True):
+        _write(raw, "10:00:01 INFO calliope.model: Model: initialising\n")
+        _until(lambda: b"initialising" in _stored(store, "runs/11/run.log"))
+        _write(raw, "10:00:09 INFO calliope.backend: solving\n")
+        _until(lambda: b"solving" in _stored(store, "runs/11/run.log"))
+    assert store.read_bytes("runs/11/run.log") == raw.read_bytes()
+
+
+def _stored(store, key: str) -> bytes:
+    try:
+        return store.read_bytes(key)
+    except FileNotFoundError:
+        return b""
+
+
+def _until(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the store never got the log"
+        time.sleep(0.1)
