@@ -6,6 +6,8 @@
     engage check MODEL SCENARIO [--start DATE --end DATE] [--strict]   pre-run model check
     engage seed                            load the public sample models (idempotent)
     engage admin grant|revoke EMAIL        give or take the admin role (job dashboard at /admin/rq)
+    engage user activate EMAIL             confirm an account whose activation email never arrived
+    engage user set-password EMAIL         set a new password (asked for twice; ends its logins)
     engage serve [--no-workers]            workers + app (what `make run` starts)
 
 Bad input exits with status 2 and the same message the web app would show.
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 
 from engage_reflex.services.errors import EngageError
+from engage_reflex.services.names import plural
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -54,10 +57,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _cmd_check(args: argparse.Namespace) -> int:
     from engage_reflex.services import model_check
 
@@ -67,7 +66,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"{finding.severity}: {finding.message} Hint: {finding.hint}")
     period = f", {view.period_start} to {view.period_end}" if view.period_start else ""
     print(f"Checked scenario “{view.scenario_name}” of “{view.model_name}”{period}: "
-          f"{_count(len(view.warnings), 'warning')}, {_count(len(view.infos), 'note')}.")
+          f"{plural(len(view.warnings), 'warning')}, {plural(len(view.infos), 'note')}.")
     return 1 if args.strict and view.warnings else 0
 
 
@@ -90,6 +89,29 @@ def _cmd_admin(args: argparse.Namespace) -> int:
             view = users.revoke_admin(session=session, email=args.email)
     role = "is an administrator" if view.is_admin else "is not an administrator"
     print(f"{view.email} {role}.")
+    return 0
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from engage_reflex.db import session_scope
+    from engage_reflex.services import accounts
+
+    if args.action == "activate":
+        with session_scope() as session:
+            view = accounts.activate_account(session=session, email=args.email)
+        print(f"{view.email} is active: it can log in.")
+        return 0
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"New password for {args.email}: ")
+        if getpass.getpass("The same password again: ") != password:
+            raise EngageError("The two passwords are not the same. Nothing changed.")
+    else:  # piped in (scripts): the first line
+        password = sys.stdin.readline().rstrip("\r\n")
+    with session_scope() as session:
+        ended = accounts.set_password(session=session, email=args.email, password=password)
+    print(f"The password of {args.email} is changed; {plural(ended, 'login session')} ended.")
     return 0
 
 
@@ -133,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["grant", "revoke"])
     p.add_argument("email", help="the account's email")
     p.set_defaults(func=_cmd_admin)
+
+    p = sub.add_parser("user", help="activate an account or set its password (without email)")
+    p.add_argument("action", choices=["activate", "set-password"])
+    p.add_argument("email", help="the account's email")
+    p.set_defaults(func=_cmd_user)
 
     p = sub.add_parser("serve", help="start workers and the app; Ctrl-C stops them")
     # Kept so existing scripts still work: the job dashboard is now part of the app (/admin/rq).

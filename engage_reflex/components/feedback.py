@@ -48,6 +48,11 @@ def error_callout(message: rx.Var[str] | str, **props) -> rx.Component:
     return rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%", **props)
 
 
+def notice_callout(message: rx.Var[str] | str, **props) -> rx.Component:
+    """Good news or what happens next (a link is on its way, ...), read out politely."""
+    return rx.callout(message, icon="mail-check", color_scheme="teal", role="status", width="100%", **props)
+
+
 def swatch(color: rx.Var[str] | str) -> rx.Component:
     return rx.box(width="14px", height="14px", border_radius="4px", background_color=color,
                   border=f"1px solid {rx.color('gray', 6)}", flex_shrink="0")

@@ -23,10 +23,10 @@ from engage_reflex.models.energy_model import (
 )
 from engage_reflex.models.run import TERMINAL_STATUSES, Run, RunStatus, Solver
 from engage_reflex.models.timeseries import Timeseries, Upload, UploadStatus
-from engage_reflex.models.users import LoginSession, User
+from engage_reflex.models.users import AccountLink, LoginSession, User
 
 __all__ = [
-    "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Link",
+    "AccountLink", "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Link",
     "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "Node",
     "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioConstraint", "ScenarioLink", "ScenarioNode", "Solver",
     "TERMINAL_STATUSES", "TechParameter", "Technology", "TechnologyCarrier", "Timeseries",

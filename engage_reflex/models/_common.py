@@ -13,6 +13,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as UTC: SQLite hands timezone-aware columns back without a zone, and only
+    UTC is ever stored."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 # sa_type (not sa_column): a Column object cannot be shared by the tables of a mixin.
 def created_at_field() -> Any:
     return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)

@@ -17,10 +17,10 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     display_name: str = Field(default="", max_length=120)
     password_hash: str = Field(max_length=200)
-    # Email activation comes later; until then accounts are active on registration.
+    # False until the email address is confirmed (services/accounts.py: only when the app can send
+    # email; otherwise accounts are active on registration). The samples user is never active.
     is_active: bool = Field(default=True)
     is_admin: bool = Field(default=False)
-    activation_token: str | None = Field(default=None, max_length=100, index=True)
     activated_at: datetime | None = optional_time_field()
     created_at: datetime = created_at_field()
 
@@ -46,3 +46,22 @@ class LoginFailure(SQLModel, table=True):
     client_ip: str = Field(default="", max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False,
                                  index=True)
+
+
+class AccountLink(SQLModel, table=True):
+    """A link emailed to an account: activate it (48 h) or choose a new password (1 h, one use).
+
+    The row is made when the planner asks (so asking is rate-limited on it); the short-queue job
+    that sends the email makes the token then and keeps only its sha256 here, so the token itself
+    exists only in the email."""
+
+    __tablename__ = "account_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(max_length=20)  # "activate" | "reset"
+    token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    created_at: datetime = created_at_field()
+    sent_at: datetime | None = optional_time_field()
+    expires_at: datetime | None = optional_time_field()
+    used_at: datetime | None = optional_time_field()

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from engage_reflex.components.feedback import error_callout
+from engage_reflex.components.feedback import error_callout, notice_callout
 from engage_reflex.components.layout import app_page
 from engage_reflex.pages.login import auth_card, field
 from engage_reflex.state.register import RegisterState
@@ -10,6 +10,24 @@ from engage_reflex.state.register import RegisterState
 
 @app_page("/register", "Create an account", on_load=[RegisterState.load], login_required=False)
 def register() -> rx.Component:
+    return rx.cond(RegisterState.sent_to != "", _check_your_email(), _form())
+
+
+def _check_your_email() -> rx.Component:
+    return auth_card(
+        "Check your email",
+        "One step left: confirm your address.",
+        rx.text("We sent a link to ", rx.text.strong(RegisterState.sent_to, id="register-sent-to"),
+                ". Open it to activate your account; it works for 48 hours. Nothing there after a few minutes? "
+                "Check your spam folder, or ask for a new link.", size="3"),
+        rx.cond(RegisterState.notice != "", notice_callout(RegisterState.notice, id="register-notice")),
+        rx.button("Send the link again", on_click=RegisterState.send_again, variant="soft", width="100%",
+                  id="register-resend"),
+        rx.text("Activated already? ", rx.link("Log in", href="/login"), size="2"),
+    )
+
+
+def _form() -> rx.Component:
     return auth_card(
         "Create your account",
         "You can open the sample models at once and run them with your own settings.",

@@ -100,6 +100,7 @@ def controls() -> rx.Component:
                 id="bars-control")),
             spacing="5", wrap="wrap", align="center",
         ),
+        rx.cond(S.period_error != "", error_callout(S.period_error, id="period-error")),
         rx.text("Carrier, location and technology apply to every figure they can; the period re-slices the "
                 "dispatch and storage level.", size="1", color=rx.color("gray", 10)),
         spacing="3", width="100%",

@@ -19,7 +19,8 @@ class ModelInfo:
 
 @dataclasses.dataclass(frozen=True)
 class DeletedModel:
-    """A deleted model: its name for the message, and the run folders left to remove.
+    """A deleted model: its name for the message, and the store prefixes of its runs' and
+    uploads' files left to remove.
 
     The folders are removed by the caller once the transaction has committed
     (services.models.remove_run_folders), so a rolled-back delete never loses results.

@@ -22,3 +22,7 @@ class PermissionDenied(EngageError):
 
 class LoginRequired(EngageError):
     """The login ended (logged out elsewhere, expired) while the page was open."""
+
+
+class AccountNotActive(EngageError):
+    """The password was right, but the account's email address is not confirmed yet."""

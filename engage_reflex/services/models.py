@@ -35,6 +35,7 @@ from engage_reflex.models import (
     Technology,
     TechnologyCarrier,
     Timeseries,
+    Upload,
     User,
 )
 from engage_reflex.models.series_blob import series_from_lists
@@ -480,7 +481,7 @@ def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedMod
     if model.owner_id != user_id:
         raise PermissionDenied(f"Only the owner can delete “{model.name}”. "
                                "You can make your own copy and delete that instead.")
-    folders = run_folders(session, model.id)
+    folders = run_folders(session, model.id) + _upload_folders(session, model.id)
     plan = dict((name, where) for name, where, _ in COPY_PLAN)
     for table_name in _DELETE_ORDER:
         table = _T[table_name]
@@ -524,6 +525,13 @@ def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
             pass
         folders += [c for c in candidates if c not in folders]
     return folders
+
+
+def _upload_folders(session: Session, model_id: int) -> list[str]:
+    """The store prefixes of the model's uploaded files ("uploads/7"): they go with the model."""
+    from engage_reflex.services.uploads import upload_prefix
+
+    return [upload_prefix(upload_id) for upload_id in session.exec(select(Upload.id).where(Upload.model_id == model_id))]
 
 
 def remove_run_folders(folders) -> None:

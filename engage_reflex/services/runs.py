@@ -24,13 +24,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
+from engage_reflex.models._common import as_utc, utcnow  # noqa: F401 (jobs and tests use runs.as_utc)
 from engage_reflex.schemas import RunView
 from engage_reflex.services import clustering, coverage, run_events
 from engage_reflex.services import queue as jobqueue
@@ -60,17 +61,6 @@ WORKER_LOST_MESSAGE = (
     "The worker running this run stopped without reporting back (it may have been restarted, or the "
     "server ran out of memory). Please start the run again; if it fails again, tell the administrator."
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    # SQLite hands timezone-aware columns back without a zone; we only ever store UTC.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --- writing a run --------------------------------------------------------------------------

@@ -24,9 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from engage_reflex.models import LoginSession, User
+from engage_reflex.models._common import as_utc
 from engage_reflex.models.users import LoginFailure
 from engage_reflex.schemas import UserView
-from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.errors import AccountNotActive, EngageError, NotFound
 from engage_reflex.settings import get_settings
 
 SESSION_DAYS = 30
@@ -39,18 +40,13 @@ _LOGIN_FAILED = "The email or password is not right. Please check both and try a
 UNUSABLE_PASSWORD_PREFIX = "!"
 
 
-def _view(user: User) -> UserView:
+def view_of(user: User) -> UserView:
     assert user.id is not None
     return UserView(id=user.id, email=user.email, display_name=user.display_name, is_admin=user.is_admin)
 
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
-
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite hands timezone-aware columns back without a zone; we only ever store UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def hash_token(token: str) -> str:
@@ -79,25 +75,39 @@ def check_password(password: str, password_hash: str) -> bool:
         return False
 
 
-def register(*, session: Session, email: str, password: str, display_name: str = "") -> UserView:
-    """Create an account; it is active at once (email activation comes later)."""
-    email = normalise_email(email)
-    if not email:
-        raise EngageError("Please enter your email address.")
-    if len(email) > 254 or not _EMAIL_RE.match(email):
-        raise EngageError(f"“{email}” does not look like an email address (for example name@example.org).")
+def check_new_password(password: str | None) -> str:
+    """A password a new or changed account may have, else EngageError in words."""
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise EngageError(f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise EngageError(f"Please choose a password of at most {MAX_PASSWORD_BYTES} characters.")
-    display_name = (display_name or "").strip()
+    return password
+
+
+def clean_display_name(display_name: str | None) -> str:
+    display_name = " ".join((display_name or "").split())
     if len(display_name) > 120:
         raise EngageError("Please shorten your name to at most 120 characters.")
+    return display_name
+
+
+def register(*, session: Session, email: str, password: str, display_name: str = "",
+             active: bool = True) -> UserView:
+    """Create an account. `active=False`: it waits for its email address to be confirmed
+    (services/accounts.py sends the link)."""
+    email = normalise_email(email)
+    if not email:
+        raise EngageError("Please enter your email address.")
+    if len(email) > 254 or not _EMAIL_RE.match(email):
+        raise EngageError(f"“{email}” does not look like an email address (for example name@example.org).")
+    password = check_new_password(password)
+    display_name = clean_display_name(display_name)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise EngageError(f"There is already an account for {email}. Log in instead, or use another email.")
     user = User(email=email, display_name=display_name, password_hash=hash_password(password),
-                is_admin=_no_one_can_log_in_yet(session))
+                is_admin=_no_one_can_log_in_yet(session), is_active=active,
+                activated_at=datetime.now(UTC) if active else None)
     session.add(user)
     try:
         session.commit()
@@ -105,7 +115,7 @@ def register(*, session: Session, email: str, password: str, display_name: str =
         session.rollback()
         raise EngageError(f"There is already an account for {email}. Log in instead, or use another email.")
     session.refresh(user)
-    return _view(user)
+    return view_of(user)
 
 
 def _no_one_can_log_in_yet(session: Session) -> bool:
@@ -114,7 +124,8 @@ def _no_one_can_log_in_yet(session: Session) -> bool:
     return session.exec(usable).first() is None
 
 
-def _user_by_email(session: Session, email: str) -> User:
+def user_by_email(session: Session, email: str) -> User:
+    """The account of this address, else NotFound in words."""
     email = normalise_email(email)
     user = session.exec(select(User).where(User.email == email)).first() if email else None
     if user is None:
@@ -125,21 +136,21 @@ def _user_by_email(session: Session, email: str) -> User:
 
 def grant_admin(*, session: Session, email: str) -> UserView:
     """Give the account the admin role (nothing changes if it has it). Does not commit."""
-    user = _user_by_email(session, email)
+    user = user_by_email(session, email)
     if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX):
         raise EngageError(f"Nobody can log in as {user.email}, so it cannot be an administrator. "
                           "Choose the account of a person.")
     user.is_admin = True
     session.add(user)
     session.flush()
-    return _view(user)
+    return view_of(user)
 
 
 def revoke_admin(*, session: Session, email: str) -> UserView:
     """Take the admin role from the account; the last administrator keeps it. Does not commit."""
-    user = _user_by_email(session, email)
+    user = user_by_email(session, email)
     if not user.is_admin:
-        return _view(user)
+        return view_of(user)
     others = session.exec(select(User.id).where(User.is_admin, User.id != user.id).limit(1)).first()
     if others is None:
         raise EngageError(f"{user.email} is the only administrator. Give another account the role first "
@@ -147,7 +158,7 @@ def revoke_admin(*, session: Session, email: str) -> UserView:
     user.is_admin = False
     session.add(user)
     session.flush()
-    return _view(user)
+    return view_of(user)
 
 
 def _seconds_locked(session: Session, column, value: str, limit: int, now: datetime,
@@ -164,7 +175,7 @@ def _seconds_locked(session: Session, column, value: str, limit: int, now: datet
     ).all()
     if len(recent) < limit:
         return 0
-    return max(1, math.ceil((_as_utc(recent[-1]) + window - now).total_seconds()))
+    return max(1, math.ceil((as_utc(recent[-1]) + window - now).total_seconds()))
 
 
 def login_retry_after(*, session: Session, email: str, client_ip: str = "") -> int:
@@ -199,7 +210,8 @@ def login(*, session: Session, email: str, password: str, client_ip: str = "") -
         session.commit()
         raise EngageError(_LOGIN_FAILED)
     if not user.is_active:
-        raise EngageError("This account is not active yet. Please follow the link in your activation email.")
+        raise AccountNotActive(f"Your account is not active yet. Please follow the link in the email we sent to "
+                               f"{user.email} (check your spam folder too), or ask for a new link below.")
     # The account's failures are forgotten once its password is given (the address's are not:
     # one's own account must not reset the count of guesses at others').
     session.exec(delete(LoginFailure).where(LoginFailure.email == email))
@@ -231,9 +243,17 @@ def user_for_token(*, session: Session, token: str) -> UserView | None:
     if row is None:
         return None
     login_session, user = row
-    if _as_utc(login_session.expires_at) <= datetime.now(UTC) or not user.is_active:
+    if as_utc(login_session.expires_at) <= datetime.now(UTC) or not user.is_active:
         return None
-    return _view(user)
+    return view_of(user)
+
+
+def end_sessions(session: Session, user_id: int, *, keep_token: str = "") -> int:
+    """End the user's login sessions, except the one of `keep_token`; how many ended. Does not commit."""
+    query = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_token:
+        query = query.where(LoginSession.token_hash != hash_token(keep_token))
+    return session.exec(query).rowcount or 0
 
 
 def logout(*, session: Session, token: str) -> None:

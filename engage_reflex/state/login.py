@@ -7,8 +7,8 @@ import functools
 import reflex as rx
 
 from engage_reflex.db import session_scope
-from engage_reflex.services import users
-from engage_reflex.services.errors import EngageError
+from engage_reflex.services import accounts, users
+from engage_reflex.services.errors import AccountNotActive, EngageError
 from engage_reflex.state.auth import AuthState, lookup_user, safe_next
 
 
@@ -20,9 +20,17 @@ def log_in(email: str, password: str, client_ip: str) -> tuple[str, str]:
     return token, user.email if user else ""
 
 
+def ask_activation_again(email: str) -> None:
+    with session_scope() as session:
+        accounts.request_activation_email(session=session, email=email)
+
+
 class LoginState(AuthState):
     error: str = ""
     busy: bool = False
+    # The password was right but the account waits for activation: offer a new link to this address.
+    inactive_email: str = ""
+    notice: str = ""
 
     def _next(self) -> str:
         return safe_next(self.router.url.query_parameters.get("next"))
@@ -30,8 +38,7 @@ class LoginState(AuthState):
     @rx.event
     async def load(self):
         """Someone already logged in goes straight on."""
-        self.error = ""
-        self.busy = False
+        self.error, self.busy, self.inactive_email, self.notice = "", False, "", ""
         if await self._current_user_async() is not None:
             return rx.redirect(self._next())
 
@@ -51,7 +58,8 @@ class LoginState(AuthState):
             token, user_email = await rx.run_in_thread(functools.partial(log_in, email, password, client_ip))
         except EngageError as exc:
             async with self:
-                self.error, self.busy = exc.message, False
+                self.error, self.busy, self.notice = exc.message, False, ""
+                self.inactive_email = users.normalise_email(email) if isinstance(exc, AccountNotActive) else ""
             return
         except Exception:
             async with self:
@@ -61,3 +69,15 @@ class LoginState(AuthState):
             self.error, self.busy = "", False
             self.auth_token, self.user_email = token, user_email
         return rx.redirect(next_path)
+
+    @rx.event(background=True)
+    async def send_activation_again(self):
+        async with self:
+            email = self.inactive_email
+        if not email:
+            return
+        await rx.run_in_thread(functools.partial(ask_activation_again, email))
+        async with self:
+            self.error = ""
+            self.notice = (f"A new activation link is on its way to {email}, unless several were sent in the last "
+                           "hour (then please use one of those).")

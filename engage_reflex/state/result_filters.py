@@ -44,6 +44,7 @@ class ResultFiguresState(ResultsState):
     period: str = "all"
     start: str = ""
     end: str = ""
+    period_error: str = ""  # chosen days out of order: said, and nothing redrawn until mended
     capacity_plot: go.Figure = go.Figure()
     storage_capacity_plot: go.Figure = go.Figure()
     costs_plot: go.Figure = go.Figure()
@@ -106,6 +107,7 @@ class ResultFiguresState(ResultsState):
         self.cost_class = self.cost_classes[0] if self.cost_classes else ""
         self.node, self.tech, self.stacked, self.period, self.start, self.end = ALL_NODES, ALL_TECHS, True, "all", \
             self.first_day, self.last_day
+        self.period_error = ""
         self.capacity_plot, self.stage = got.figures["capacity"], 1
         yield
         for stage, parts in enumerate((OVERVIEW[1:], OVER_TIME), start=2):
@@ -141,18 +143,27 @@ class ResultFiguresState(ResultsState):
     @rx.event
     async def set_period(self, value: str):
         self.period = value if value in PERIODS else "all"
-        return await self._draw(_BY_FILTER["period"])
+        return await self._redraw_period()
 
     @rx.event
     async def set_start(self, value: str):
         if _day(value) is None:  # half-typed dates change nothing
             return
         self.start = value
-        return await self._draw(_BY_FILTER["period"])
+        return await self._redraw_period()
 
     @rx.event
     async def set_end(self, value: str):
         if _day(value) is None:
             return
         self.end = value
+        return await self._redraw_period()
+
+    async def _redraw_period(self):
+        first, last = _day(self.start), _day(self.end)
+        if self.period == "custom" and first and last and last < first:
+            self.period_error = (f"The last day ({last.isoformat()}) is before the first day ({first.isoformat()}). "
+                                 "Choose a last day on or after the first; the figures show the days chosen before.")
+            return
+        self.period_error = ""
         return await self._draw(_BY_FILTER["period"])

@@ -1,7 +1,8 @@
 """The app as `make run` starts it (`engage serve`), and a headless Chromium to drive it.
 
 One server per test session: a fresh SQLite file and data dir, its own RQ queue prefix on
-Redis database 14, on a free port. The first start builds the frontend (up to a few minutes
+Redis database 14, on a free port. It sends email to a local SendGrid stand-in (`mailbox`), so
+new accounts are activated through the link in their email, as a planner does. The first start builds the frontend (up to a few minutes
 on a cold machine). At the end the launcher is asked to stop, which stops its workers and
 the app; anything still alive after that is killed by process group.
 """
@@ -25,6 +26,8 @@ from pathlib import Path
 import pytest
 
 from engage_reflex.settings import PROJECT_ROOT
+from tests import sendgrid_standin
+from tests.sendgrid_standin import SendGridStandIn
 
 READY_TIMEOUT_S = 300
 E2E_REDIS_URL = os.environ.get("ENGAGE_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -76,6 +79,9 @@ def _server_env(port: int, data_dir: Path, prefix: str) -> dict[str, str]:
         "NPM_CONFIG_REGISTRY": "https://registry.npmjs.org",
         "REFLEX_DIR": str(PROJECT_ROOT / ".reflex_home"),
         "PYTHONUNBUFFERED": "1",
+        "ENGAGE_PUBLIC_URL": f"http://localhost:{port}",  # the links in its emails
+        **({"SENDGRID_API_KEY": "SG.e2e", "SENDGRID_API_HOST": sendgrid_standin.SHARED.url,
+            "ENGAGE_EMAIL_FROM": "engage@example.org"} if sendgrid_standin.SHARED is not None else {}),
     }
 
 
@@ -123,7 +129,18 @@ def app_queue_prefix() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_server(app_data_dir, app_queue_prefix) -> Iterator[str]:
+def mailbox() -> Iterator[SendGridStandIn]:
+    """Where the app servers' emails go (activation and password links)."""
+    sendgrid_standin.SHARED = SendGridStandIn().start()
+    try:
+        yield sendgrid_standin.SHARED
+    finally:
+        sendgrid_standin.SHARED.stop()
+        sendgrid_standin.SHARED = None
+
+
+@pytest.fixture(scope="session")
+def app_server(app_data_dir, app_queue_prefix, mailbox) -> Iterator[str]:
     engage = Path(sys.executable).parent / "engage"
     if not engage.exists():
         pytest.fail(f"{engage} is missing; run `.venv/bin/pip install -e . --no-deps`")

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from engage_reflex.settings import PROJECT_ROOT
 from tests.e2e.conftest import READY_TIMEOUT_S, _answers, _forget_queues, _free_port, _server_env, _stop
+from tests.e2e.ui import activate_by_email
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +50,7 @@ class AppOnly:
 
 
 @pytest.fixture
-def app_and_workers(tmp_path) -> tuple[AppOnly, str]:
+def app_and_workers(tmp_path, mailbox) -> tuple[AppOnly, str]:
     port = _free_port(3217)
     prefix = f"e2e-restart-{uuid.uuid4().hex[:6]}-"
     env = _server_env(port, tmp_path, prefix)
@@ -71,11 +72,12 @@ def test_status_goes_live_again_after_the_app_restarts(page: Page, app_and_worke
     page.set_default_timeout(60_000)
     page.goto(url + "/register")
     page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
-    page.fill("#email", f"restart-{uuid.uuid4().hex[:6]}@example.org")
+    email = f"restart-{uuid.uuid4().hex[:6]}@example.org"
+    page.fill("#email", email)
     page.fill("#password", "a-long-password")
     page.fill("#confirm", "a-long-password")
     page.click("#register-submit")
-    expect(page).to_have_url(re.compile(r"/models/?$"))
+    activate_by_email(page, email)
     page.locator(".model-card", has_text="National-scale example model").click()
     expect(page.locator("#model-name")).to_have_text("National-scale example model")
     page.get_by_role("navigation", name="Model editor").get_by_role("link", name="Runs").click()

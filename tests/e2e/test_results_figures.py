@@ -87,5 +87,11 @@ def test_each_results_figure_and_the_map_are_drawn_and_filters_redraw_dispatch(p
     one_day = _dispatch_x(page)
     assert one_day[0].startswith("2005-01-02") and one_day[-1][:10] == "2005-01-02", one_day[:3]
     assert "23:00" in one_day[-1], one_day[-3:]
+    # Days out of order are said, and the figures keep the days chosen before.
+    page.fill("#period-end", "2005-01-01")
+    expect(page.locator("#period-error")).to_contain_text("The last day (2005-01-01) is before the first day")
+    assert len(_dispatch_x(page)) == 24
+    page.fill("#period-end", "2005-01-02")
+    expect(page.locator("#period-error")).to_have_count(0)
     expect(page.locator("#storage-plot .scatterlayer .trace").first).to_be_visible()
     assert page.evaluate("window.__engageNoReload") == "same page"

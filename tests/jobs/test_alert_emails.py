@@ -8,13 +8,11 @@ runs; never two for one run; SendGrid failing never changes how the run ended.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlmodel import Session
@@ -26,60 +24,15 @@ from engage_reflex.services import runs
 from engage_reflex.settings import get_settings
 from jobs import alerts, reconciler
 from tests.jobs.conftest import start_worker
+from tests.sendgrid_standin import SendGridStandIn, text_of
 
 API_KEY = "SG.test-key"
 PUBLIC_URL = "https://engage.example.org"
 
 
-# --- the SendGrid stand-in ----------------------------------------------------------------------
-
-class SendGridStandIn(ThreadingHTTPServer):
-    """Answers POST /v3/mail/send with `status` (202, as SendGrid, unless a test says otherwise)."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _MailSendHandler)
-        self.status = 202
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def emails(self) -> list[dict]:
-        """The JSON bodies SendGrid accepted."""
-        with self.lock:
-            return [r["body"] for r in self.requests if r["answered"] == 202]
-
-
-class _MailSendHandler(BaseHTTPRequestHandler):
-    server: SendGridStandIn
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status = self.server.status if self.path == "/v3/mail/send" else 404
-        with self.server.lock:
-            self.server.requests.append({
-                "method": self.command, "path": self.path, "authorization": self.headers.get("Authorization"),
-                "body": json.loads(raw or b"null"), "answered": status,
-            })
-        answer = b"" if status == 202 else json.dumps({"errors": [{"message": "stand-in says no"}]}).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args) -> None:  # keep pytest's output clean
-        pass
-
-
 @pytest.fixture
 def sendgrid(db_url, monkeypatch):
-    server = SendGridStandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = SendGridStandIn().start()
     monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
     monkeypatch.setenv("SENDGRID_API_HOST", server.url)
     monkeypatch.setenv("ENGAGE_EMAIL_FROM", "engage@example.org")
@@ -90,8 +43,7 @@ def sendgrid(db_url, monkeypatch):
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         get_settings.cache_clear()
 
 
@@ -111,10 +63,6 @@ def _alerted_at(db_url: str, run_id: int):
         return s.get(Run, run_id).alerted_at
 
 
-def _text(email: dict) -> str:
-    return email["content"][0]["value"]
-
-
 # --- which runs get one -------------------------------------------------------------------------
 
 def test_a_long_successful_run_emails_its_owner_once_with_a_link(sendgrid, session, small_model):
@@ -129,7 +77,7 @@ def test_a_long_successful_run_emails_its_owner_once_with_a_link(sendgrid, sessi
     assert email["personalizations"][0]["to"] == [{"email": "owner@example.org"}]
     assert email["from"] == {"email": "engage@example.org"}
     assert email["subject"] == f"Run {run.id} of “Valley” finished after 25 minutes"
-    text = _text(email)
+    text = text_of(email)
     assert f"Your run {run.id} of the model “Valley”, scenario “base”, succeeded after 25 minutes." in text
     assert "Solved in 1490.2 s (objective 3.4e+04)." in text
     assert "Period: 2005-01-01 to 2005-01-07, resolution 3h, solver highs." in text
@@ -155,7 +103,7 @@ def test_the_threshold_is_a_setting(sendgrid, session, small_model, monkeypatch)
     alerts.run_finished(run.id)
     [email] = sendgrid.emails()
     assert email["subject"].endswith("finished after 2 minutes")
-    assert "ends after more than 1 minute." in _text(email)
+    assert "ends after more than 1 minute." in text_of(email)
 
 
 def test_a_failed_run_emails_its_owner_whatever_it_took(sendgrid, session, small_model):
@@ -165,7 +113,7 @@ def test_a_failed_run_emails_its_owner_whatever_it_took(sendgrid, session, small
 
     [email] = sendgrid.emails()
     assert email["subject"] == f"Run {run.id} of “Valley” failed"
-    text = _text(email)
+    text = text_of(email)
     assert f"scenario “base”, failed after 4 seconds. What went wrong:\n\n{message}" in text
     assert f"{PUBLIC_URL}/runs/{run.id}" in text
 
@@ -194,7 +142,7 @@ def test_a_run_failed_by_the_reconciler_emails_once(sendgrid, db_url, session, r
 
     [email] = sendgrid.emails()
     assert email["subject"] == f"Run {run.id} of “Valley” failed"
-    assert runs.WORKER_LOST_MESSAGE in _text(email) and "failed after 30 minutes" in _text(email)
+    assert runs.WORKER_LOST_MESSAGE in text_of(email) and "failed after 30 minutes" in text_of(email)
     assert len(sendgrid.requests) == 1
 
 
@@ -292,4 +240,4 @@ def test_a_run_failing_in_a_worker_emails_its_owner_once(sendgrid, db_url, sessi
     assert len(sendgrid.requests) == 1, output[-3000:]
     assert email["personalizations"][0]["to"] == [{"email": "owner@example.org"}]
     assert email["subject"] == f"Run {view.id} of “Valley” failed"
-    assert run.message in _text(email) and f"{PUBLIC_URL}/runs/{view.id}" in _text(email)
+    assert run.message in text_of(email) and f"{PUBLIC_URL}/runs/{view.id}" in text_of(email)

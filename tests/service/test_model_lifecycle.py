@@ -31,9 +31,10 @@ from engage_reflex.models import (
     TechParameter,
     Technology,
     Timeseries,
+    Upload,
     User,
 )
-from engage_reflex.services import access, activity, calliope_io, samples
+from engage_reflex.services import access, activity, calliope_io, samples, storage
 from engage_reflex.services import models as models_service
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 from engage_reflex.models.series_blob import series_from_lists
@@ -372,14 +373,20 @@ def test_delete_is_for_the_owner_and_removes_everything(session, people, bobs_mo
     (work_dir / "results" / "model.nc").write_text("x")
     run.artefact_dir = f"runs/{run.id}/results"
     session.add(run)
+    upload = Upload(model_id=bobs_model, user_id=people["bob"], filename="demand.csv", kind="timeseries")
+    session.add(upload)
     session.commit()
+    uploaded = storage.get_store().local_path(f"uploads/{upload.id}/demand.csv")
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_text("time,demand\n")
 
     deleted = models_service.delete_model(session=session, user_id=people["bob"], model_id=bobs_model)
     assert deleted.name == "Bob's grid" and work_dir.is_dir()  # folders go only after the commit
     assert f"runs/{run.id}" in deleted.run_folders  # its prefix in the run files store (here: data_dir)
+    assert f"uploads/{upload.id}" in deleted.run_folders  # and its uploaded files'
     session.commit()
     models_service.remove_run_folders(deleted.run_folders)
-    assert not work_dir.exists()
+    assert not work_dir.exists() and not uploaded.parent.exists()
     assert all(n == 0 for n in _rows_of(session, bobs_model).values())
     for table in (Collaborator, Run, Comment, ActivityLog):
         assert session.exec(select(func.count()).select_from(table).where(table.model_id == bobs_model)).one() == 0

@@ -261,8 +261,8 @@ def test_registering_from_a_locked_address_logs_the_new_account_in(session, logi
     login_limits(per_account=100, per_address=2)
     for i in range(2):
         _login_error(session, f"user{i}@example.org", "guess", "203.0.113.9")
-    user, token = register_and_log_in({"email": "erin@example.org", "password": "a fine password"})
-    assert users.user_for_token(session=session, token=token).email == "erin@example.org" == user.email
+    registered, token = register_and_log_in({"email": "erin@example.org", "password": "a fine password"})
+    assert users.user_for_token(session=session, token=token).email == "erin@example.org" == registered.user.email
 
 
 def test_unknown_email_takes_as_long_as_a_wrong_password(session, login_limits):

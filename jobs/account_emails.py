@@ -1,0 +1,58 @@
+"""Email an account its link (short queue): activate the account, or choose a new password.
+
+The job takes the id of the `account_links` row the planner's request made, makes the token
+there (services/accounts.issue_token: only its sha256 is stored) and sends it through SendGrid
+(jobs/alerts.send). A send that certainly did not happen gives the token back and raises, so
+rq retries it (the enqueue says how often); any other failure is logged and not retried, since
+the email may have gone out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engage_reflex.db import session_scope
+from engage_reflex.services import accounts
+from engage_reflex.settings import get_settings
+from jobs.alerts import Alert, SendFailed, send
+
+LOGGER = logging.getLogger(__name__)
+
+
+def email_for(purpose: str, *, to: str, url: str) -> Alert:
+    """The email itself (pure)."""
+    if purpose == accounts.ACTIVATE:
+        return Alert(to=to, subject="Activate your Engage account", body=(
+            "Welcome to Engage!\n\n"
+            f"Please confirm that {to} is your email address by opening this link:\n\n{url}\n\n"
+            "The link works for 48 hours. After that, log in with your email and password to get a new one.\n\n"
+            "If you did not create an Engage account, ignore this email: nothing happens without the link.\n"
+        ))
+    return Alert(to=to, subject="Choose a new Engage password", body=(
+        f"Somebody (we hope you) asked to choose a new password for the Engage account {to}.\n\n"
+        f"Open this link to choose it:\n\n{url}\n\n"
+        "The link works for one hour, once. Choosing a new password logs the account out everywhere.\n\n"
+        "If you did not ask for this, ignore this email: your password stays as it is.\n"
+    ))
+
+
+def send_account_email(link_id: int) -> str:
+    settings = get_settings()
+    if not settings.sendgrid_api_key:
+        return "skipped: no SENDGRID_API_KEY"
+    with session_scope() as session:
+        issued = accounts.issue_token(session=session, link_id=link_id)
+    if issued is None:
+        return "skipped: the link is no longer wanted"
+    token, purpose, to = issued
+    email = email_for(purpose, to=to, url=accounts.link_url(purpose, token))
+    try:
+        send(email, api_key=settings.sendgrid_api_key, sender=settings.email_from, host=settings.sendgrid_api_host)
+    except SendFailed as exc:
+        if not exc.retry:
+            LOGGER.error("could not email %s the %s link (not retried): %s", to, purpose, exc)
+            return "failed: not retried"
+        with session_scope() as session:
+            accounts.withdraw_token(session=session, link_id=link_id)
+        raise  # rq retries it (services/accounts._enqueue_email)
+    return f"sent: {purpose}"
