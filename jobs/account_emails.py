@@ -1,4 +1,5 @@
-"""Email an account its link (short queue): activate the account, or choose a new password.
+"""Account emails (short queue): the link to activate an account or choose a new password, and the
+invitation to a model shared with an address that has no account yet.
 
 The job takes the id of the `account_links` row the planner's request made, makes the token
 there (services/accounts.issue_token: only its sha256 is stored) and sends it through SendGrid
@@ -56,3 +57,37 @@ def send_account_email(link_id: int) -> str:
             accounts.withdraw_token(session=session, link_id=link_id)
         raise  # rq retries it (services/accounts._enqueue_email)
     return f"sent: {purpose}"
+
+
+def invitation_for(*, to: str, model_name: str, who: str, can_edit: bool, register_url: str) -> Alert:
+    """The invitation to a model, for an address without an account (pure)."""
+    rights = "open and change" if can_edit else "open (view only)"
+    return Alert(to=to, subject=f"{who} shared “{model_name}” with you on Engage", body=(
+        f"{who} shared the energy model “{model_name}” with you on Engage: you can {rights} it.\n\n"
+        f"To see it, create your Engage account with this address ({to}):\n\n{register_url}\n\n"
+        "The model appears under My models once your account is active.\n\n"
+        "If you do not know the sender, ignore this email: nothing happens unless you register.\n"
+    ))
+
+
+def send_invitation(invitation_id: int) -> str:
+    from engage_reflex.services import sharing
+
+    settings = get_settings()
+    if not settings.sendgrid_api_key:
+        return "skipped: no SENDGRID_API_KEY"
+    with session_scope() as session:
+        found = sharing.invitation_email(session=session, invitation_id=invitation_id)
+    if found is None:
+        return "skipped: the invitation is no longer open"
+    to, model_name, who, can_edit = found
+    email = invitation_for(to=to, model_name=model_name, who=who, can_edit=can_edit,
+                           register_url=f"{settings.public_url}/register")
+    try:
+        send(email, api_key=settings.sendgrid_api_key, sender=settings.email_from, host=settings.sendgrid_api_host)
+    except SendFailed as exc:
+        if exc.retry:
+            raise  # rq tries again (services/sharing._email_invitation)
+        LOGGER.error("could not email the invitation %s to %s (not retried): %s", invitation_id, to, exc)
+        return "failed: not retried"
+    return "sent: invitation"

@@ -6,6 +6,7 @@ from engage_reflex.models.energy_model import (
     Carrier,
     Collaborator,
     EnergyModel,
+    Invitation,
     Link,
     LinkParameter,
     Location,
@@ -26,7 +27,7 @@ from engage_reflex.models.timeseries import Timeseries, Upload, UploadStatus
 from engage_reflex.models.users import AccountLink, LoginSession, User
 
 __all__ = [
-    "AccountLink", "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Link",
+    "AccountLink", "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Invitation", "Link",
     "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "Node",
     "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioConstraint", "ScenarioLink", "ScenarioNode", "Solver",
     "TERMINAL_STATUSES", "TechParameter", "Technology", "TechnologyCarrier", "Timeseries",

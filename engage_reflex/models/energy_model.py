@@ -16,6 +16,7 @@ from engage_reflex.models._common import (
     ParameterValueFields,
     created_at_field,
     json_field,
+    optional_time_field,
     text_field,
 )
 
@@ -58,6 +59,22 @@ class Collaborator(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     can_edit: bool = Field(default=False)
     created_at: datetime = created_at_field()
+
+
+class Invitation(SQLModel, table=True):
+    """A model shared with an address that has no account yet: once an account with that address is
+    active, it becomes a Collaborator (accepted_at set)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("model_id", "email", name="uq_invitation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=254, index=True)
+    can_edit: bool = Field(default=False)
+    invited_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    accepted_at: datetime | None = optional_time_field()
 
 
 class ModelFile(SQLModel, table=True):

@@ -26,7 +26,7 @@ from engage_reflex.models import AccountLink, LoginSession, User
 from engage_reflex.models._common import as_utc
 from engage_reflex.models.users import LoginFailure
 from engage_reflex.schemas import UserView
-from engage_reflex.services import users
+from engage_reflex.services import sharing, users
 from engage_reflex.services.errors import EngageError
 from engage_reflex.settings import get_settings
 
@@ -83,6 +83,16 @@ def _usable(user: User | None) -> bool:
     return user is not None and not user.password_hash.startswith(users.UNUSABLE_PASSWORD_PREFIX)
 
 
+def _make_active(session: Session, user: User) -> None:
+    """The account's address is confirmed (no commit): it may log in, and the models shared with
+    its address before it existed are its to open."""
+    if user.is_active:
+        return
+    user.is_active, user.activated_at = True, _now()
+    session.add(user)
+    sharing.accept_invitations(session, user)
+
+
 # --- asking for a link -------------------------------------------------------------------------
 
 def _ask(session: Session, user: User, purpose: str) -> bool:
@@ -123,9 +133,11 @@ def register(*, session: Session, email: str, password: str, display_name: str =
     needs_activation = email_enabled()
     user = users.register(session=session, email=email, password=password, display_name=display_name,
                           active=not needs_activation)
-    if not needs_activation:
-        return Registered(user=user, needs_activation=False)
     row = session.get(User, user.id)
+    if not needs_activation:
+        sharing.accept_invitations(session, row)
+        session.commit()
+        return Registered(user=user, needs_activation=False)
     return Registered(user=user, needs_activation=True, email_queued=_ask(session, row, ACTIVATE))
 
 
@@ -197,9 +209,7 @@ def activate(*, session: Session, token: str) -> tuple[UserView, str]:
     followed again opens a login too while it works: it proves the same address."""
     link, user = _link(session, token, ACTIVATE)
     now = _now()
-    if not user.is_active:
-        user.is_active, user.activated_at = True, now
-        session.add(user)
+    _make_active(session, user)
     link.used_at = link.used_at or now
     session.add(link)
     session.commit()
@@ -217,8 +227,8 @@ def reset_password(*, session: Session, token: str, password: str) -> str:
     link, user = _link(session, token, RESET)
     user.password_hash = users.hash_password(users.check_new_password(password))
     now = _now()
-    if not user.is_active and _usable(user):
-        user.is_active, user.activated_at = True, user.activated_at or now
+    if _usable(user):
+        _make_active(session, user)
     session.add(user)
     # This link and any other reset link of the account: the password they were for has changed.
     session.exec(update(AccountLink).where(AccountLink.user_id == user.id, AccountLink.purpose == RESET,
@@ -277,10 +287,8 @@ def activate_account(*, session: Session, email: str) -> UserView:
     user = users.user_by_email(session, email)
     if not _usable(user):
         raise EngageError(f"Nobody can log in as {user.email}; it cannot be activated.")
-    if not user.is_active:
-        user.is_active, user.activated_at = True, _now()
-        session.add(user)
-        session.commit()
+    _make_active(session, user)
+    session.commit()
     return users.view_of(user)
 
 
@@ -291,9 +299,7 @@ def set_password(*, session: Session, email: str, password: str) -> int:
     if not _usable(user):
         raise EngageError(f"Nobody can log in as {user.email}; it keeps its unusable password.")
     user.password_hash = users.hash_password(users.check_new_password(password))
-    if not user.is_active:
-        user.is_active, user.activated_at = True, _now()
-    session.add(user)
+    _make_active(session, user)
     ended = users.end_sessions(session, user.id)
     session.commit()
     return ended

@@ -366,7 +366,7 @@ COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
 ]
 # Who may see or what happened to the source is not part of the model: a copy starts with
 # no collaborators, runs, activity, comments or uploads of its own.
-NOT_COPIED = {"collaborators", "runs", "activity_log", "comments", "uploads"}
+NOT_COPIED = {"collaborators", "invitations", "runs", "activity_log", "comments", "uploads"}
 
 
 def _copy_table(session: Session, table_name: str, where, remap: dict[str, str], source_id: int,

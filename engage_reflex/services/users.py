@@ -34,7 +34,7 @@ SESSION_DAYS = 30
 MIN_PASSWORD_LENGTH = 8
 # bcrypt only looks at the first 72 bytes (bcrypt 5 refuses longer input).
 MAX_PASSWORD_BYTES = 72
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _LOGIN_FAILED = "The email or password is not right. Please check both and try again."
 # A password hash no password matches (the samples user's): such accounts are nobody's.
 UNUSABLE_PASSWORD_PREFIX = "!"
@@ -99,7 +99,7 @@ def register(*, session: Session, email: str, password: str, display_name: str =
     email = normalise_email(email)
     if not email:
         raise EngageError("Please enter your email address.")
-    if len(email) > 254 or not _EMAIL_RE.match(email):
+    if len(email) > 254 or not EMAIL_RE.match(email):
         raise EngageError(f"“{email}” does not look like an email address (for example name@example.org).")
     password = check_new_password(password)
     display_name = clean_display_name(display_name)

@@ -6,12 +6,14 @@ from engage_reflex.components.archive import export_section
 from engage_reflex.components.check_panel import check_model_section
 from engage_reflex.components.editor import area_href, editor_page
 from engage_reflex.components.feedback import empty_state, error_callout, swatch
+from engage_reflex.components.sharing import sharing_section
 from engage_reflex.components.layout import loading, section
 from engage_reflex.schemas import LocationView, TechView
 from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.model.archive import ModelExportState
 from engage_reflex.state.model.overview import OverviewState
+from engage_reflex.state.model.sharing import SharingState
 
 S = OverviewState
 
@@ -116,7 +118,8 @@ def actions() -> rx.Component:
     )
 
 
-@editor_page("overview", "Model", on_load=[OverviewState.load_overview, ModelExportState.load_export])
+@editor_page("overview", "Model", on_load=[OverviewState.load_overview, ModelExportState.load_export,
+                                           SharingState.load_sharing])
 def model_overview_page() -> rx.Component:
     return rx.cond(
         OverviewState.overview_loaded,
@@ -144,6 +147,7 @@ def model_overview_page() -> rx.Component:
                     spacing="4", width="100%", min_width="0",
                 ),
                 rx.vstack(
+                    sharing_section(),
                     section("Technologies",
                             rx.cond(S.technologies.length() > 0, rx.foreach(S.technologies, tech_item),
                                     rx.text("None yet.", size="2", color=rx.color("gray", 11))),
