@@ -47,16 +47,29 @@ def send_account_email(link_id: int) -> str:
         return "skipped: the link is no longer wanted"
     token, purpose, to = issued
     email = email_for(purpose, to=to, url=accounts.link_url(purpose, token))
+
+    def withdraw() -> None:
+        with session_scope() as session:
+            accounts.withdraw_token(session=session, link_id=link_id)
+
+    return _deliver(email, f"the {purpose} link", before_retry=withdraw) or f"sent: {purpose}"
+
+
+def _deliver(email: Alert, what: str, before_retry=None) -> str:
+    """Send; "" when SendGrid took it. Not taken for now: `before_retry`, then raise, so that rq tries
+    again (services/queue.enqueue_email). Any other failure is logged and not retried: the email
+    may have gone out."""
+    settings = get_settings()
     try:
         send(email, api_key=settings.sendgrid_api_key, sender=settings.email_from, host=settings.sendgrid_api_host)
     except SendFailed as exc:
-        if not exc.retry:
-            LOGGER.error("could not email %s the %s link (not retried): %s", to, purpose, exc)
-            return "failed: not retried"
-        with session_scope() as session:
-            accounts.withdraw_token(session=session, link_id=link_id)
-        raise  # rq retries it (services/accounts._enqueue_email)
-    return f"sent: {purpose}"
+        if exc.retry:
+            if before_retry is not None:
+                before_retry()
+            raise
+        LOGGER.error("could not email %s %s (not retried): %s", email.to, what, exc)
+        return "failed: not retried"
+    return ""
 
 
 def invitation_for(*, to: str, model_name: str, who: str, can_edit: bool, register_url: str) -> Alert:
@@ -83,11 +96,4 @@ def send_invitation(invitation_id: int) -> str:
     to, model_name, who, can_edit = found
     email = invitation_for(to=to, model_name=model_name, who=who, can_edit=can_edit,
                            register_url=f"{settings.public_url}/register")
-    try:
-        send(email, api_key=settings.sendgrid_api_key, sender=settings.email_from, host=settings.sendgrid_api_host)
-    except SendFailed as exc:
-        if exc.retry:
-            raise  # rq tries again (services/sharing._email_invitation)
-        LOGGER.error("could not email the invitation %s to %s (not retried): %s", invitation_id, to, exc)
-        return "failed: not retried"
-    return "sent: invitation"
+    return _deliver(email, f"the invitation {invitation_id}") or "sent: invitation"

@@ -33,7 +33,7 @@ def member_row(row: MemberRow) -> rx.Component:
                 _rights_select(row),
                 rx.cond(~row.pending,
                         rx.button("Make owner", size="1", variant="ghost", on_click=S.ask_transfer(row.email),
-                                  custom_attrs={"aria-label": "Make " + row.email + " the owner"})),
+                                  custom_attrs={"aria-label": "Make owner: " + row.email})),
                 rx.icon_button(rx.icon("user-x", size=14), size="1", variant="ghost", color_scheme="red",
                                on_click=S.stop_sharing(row.email),
                                custom_attrs={"aria-label": "Stop sharing with " + row.email}),

@@ -26,6 +26,7 @@ from engage_reflex.models import AccountLink, LoginSession, User
 from engage_reflex.models._common import as_utc
 from engage_reflex.models.users import LoginFailure
 from engage_reflex.schemas import UserView
+from engage_reflex.services import queue as jobqueue
 from engage_reflex.services import sharing, users
 from engage_reflex.services.errors import EngageError
 from engage_reflex.settings import get_settings
@@ -109,23 +110,12 @@ def _ask(session: Session, user: User, purpose: str) -> bool:
     session.add(link)
     session.commit()
     try:
-        _enqueue_email(link.id)
+        jobqueue.enqueue_email(EMAIL_JOB, link.id, f"email account link {link.id}")
     except Exception:
         session.delete(link)
         session.commit()
         return False
     return True
-
-
-def _enqueue_email(link_id: int) -> None:
-    from rq import Retry
-
-    from engage_reflex.services import queue as jobqueue
-
-    jobqueue.queue("short").enqueue(
-        EMAIL_JOB, link_id, job_timeout=jobqueue.job_timeout("short"), retry=Retry(max=3, interval=[10, 60, 300]),
-        result_ttl=3600, failure_ttl=7 * 24 * 3600, description=f"email account link {link_id}",
-    )
 
 
 def register(*, session: Session, email: str, password: str, display_name: str = "") -> Registered:

@@ -5,11 +5,13 @@ someone it is shared with (who must have an account). A collaborator may leave a
 with them. An address without an account gets an invitation (and an email, where the app sends
 email); once an account with that address is active, the invitation turns into the same rights
 (`accept_invitations`, called when an account becomes usable). The owner and collaborators see who
-else can open the model; a reader of a public model sees only its owner. Each change is written to the model's activity log; none makes runs out of date.
+else can open the model; a reader of a public model sees only its owner. Each change is written to
+the model's activity log; none makes runs out of date.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,7 @@ from engage_reflex.services import access, users
 from engage_reflex.services.access import require_view
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
+LOGGER = logging.getLogger(__name__)
 INVITATION_JOB = "jobs.account_emails.send_invitation"
 
 
@@ -139,24 +142,14 @@ def share(*, session: Session, user_id: int | None, model_id: int, email: str, c
 def _email_invitation(invitation_id: int) -> None:
     """Queue the invitation email (where the app sends email). The invitation stands without it."""
     from engage_reflex.services import accounts
+    from engage_reflex.services import queue as jobqueue
 
     if not accounts.email_enabled():
         return
-    from rq import Retry
-
-    from engage_reflex.services import queue as jobqueue
-
     try:
-        jobqueue.queue("short").enqueue(
-            INVITATION_JOB, invitation_id, job_timeout=jobqueue.job_timeout("short"),
-            retry=Retry(max=3, interval=[10, 60, 300]), result_ttl=3600, failure_ttl=7 * 24 * 3600,
-            description=f"email invitation {invitation_id}",
-        )
+        jobqueue.enqueue_email(INVITATION_JOB, invitation_id, f"email invitation {invitation_id}")
     except Exception:  # the invitation works without the email: the owner can tell them too
-        import logging
-
-        logging.getLogger(__name__).warning("could not queue the email of invitation %s", invitation_id,
-                                            exc_info=True)
+        LOGGER.warning("could not queue the email of invitation %s", invitation_id, exc_info=True)
 
 
 def unshare(*, session: Session, user_id: int | None, model_id: int, email: str) -> Sharing:

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.ui import activate_by_email, editor_area, hydrated, register
+from tests.e2e.ui import activate_by_email, hydrated, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
