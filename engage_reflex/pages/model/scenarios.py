@@ -265,12 +265,15 @@ def constraint_dialog() -> rx.Component:
             field("Name", "constraint-name", rx.input(name="name", id="constraint-name", width="100%",
                                                       default_value=C.constraint_name,
                                                       placeholder="e.g. max_wind_north")),
-            rx.foreach(C.constraint_fields, constraint_field),
+            # Keyed by kind so a new kind's fields start from its defaults; the name above is not
+            # remounted, so what the planner typed before picking the kind stays.
+            rx.box(rx.vstack(rx.foreach(C.constraint_fields, constraint_field), spacing="3", width="100%"),
+                   key=C.constraint_template, width="100%"),
             rx.cond(C.constraint_error != "", error_callout(C.constraint_error, id="constraint-error", size="1")),
             rx.hstack(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                       rx.button("Save constraint", type="submit"), justify="end", spacing="3", width="100%"),
             spacing="3", width="100%"), on_submit=C.save_constraint, reset_on_submit=False,
-            key=C.constraint_template + "-" + C.constraint_id.to_string()),
+            key=C.constraint_id.to_string()),
         max_width="640px"), open=C.constraint_open, on_open_change=C.set_constraint_open)
 
 
