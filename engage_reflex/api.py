@@ -24,8 +24,9 @@ def download_artefact(request: Request) -> Response:
     run_id, name = int(request.path_params["run_id"]), request.path_params["name"]
     query = request.query_params
     try:
+        # user 0: a visitor without a login, who may download only a public model's runs.
         user_id = downloads.check_link(run_id=run_id, name=name, user=query.get("user", ""),
-                                       expires=query.get("expires", ""), sig=query.get("sig", ""))
+                                       expires=query.get("expires", ""), sig=query.get("sig", "")) or None
         with session_scope() as session:
             key = runs.run_artefact(session=session, user_id=user_id, run_id=run_id, name=name)
             run = runs.get_run(session=session, user_id=user_id, run_id=run_id)

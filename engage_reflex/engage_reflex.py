@@ -3,7 +3,8 @@
 import reflex as rx
 
 from engage_reflex.api import api
-from engage_reflex.pages import account, compare, index, login, model, models, profile, register, results  # noqa: F401,E501  (registers pages)
+from engage_reflex.pages import (  # noqa: F401  (registers pages)
+    account, compare, index, login, model, models, profile, public_models, register, results)
 
 app = rx.App(
     style={"font_family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},

@@ -11,6 +11,7 @@ import reflex as rx
 
 from engage_reflex.components.feedback import error_callout
 from engage_reflex.components.layout import app_page, loading
+from engage_reflex.state.auth import PUBLIC_ROUTE, AuthState
 from engage_reflex.state.model.base import ModelEditorState
 
 # (area key, menu label, route suffix, icon)
@@ -55,10 +56,19 @@ def view_only_banner() -> rx.Component:
         ~ModelEditorState.can_edit,
         rx.callout.root(
             rx.callout.icon(rx.icon("eye")),
-            rx.callout.text(
-                rx.text("View only. ", weight="bold", as_="span"),
-                "You can look at this model and its runs but not change it. "
-                "To change it, make your own copy from My models or ask its owner for edit rights.",
+            rx.cond(
+                AuthState.user_email == "",
+                rx.callout.text(
+                    rx.text("Public model, read only. ", weight="bold", as_="span"),
+                    "Anyone can look at this model, its runs and their results. ",
+                    rx.link("Log in", href="/login"), " or ", rx.link("create an account", href="/register"),
+                    " to make your own copy, change it and run it.",
+                ),
+                rx.callout.text(
+                    rx.text("View only. ", weight="bold", as_="span"),
+                    "You can look at this model and its runs but not change it. "
+                    "To change it, make your own copy from My models or ask its owner for edit rights.",
+                ),
             ),
             color_scheme="gray", size="1", width="100%", id="view-only-banner", role="note",
         ),
@@ -67,8 +77,11 @@ def view_only_banner() -> rx.Component:
 
 def model_heading() -> rx.Component:
     return rx.vstack(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14), "My models", align="center", spacing="1"),
-                href="/models", size="2"),
+        rx.cond(AuthState.user_email == "",
+                rx.link(rx.hstack(rx.icon("arrow-left", size=14), "Public models", align="center", spacing="1"),
+                        href=PUBLIC_ROUTE, size="2"),
+                rx.link(rx.hstack(rx.icon("arrow-left", size=14), "My models", align="center", spacing="1"),
+                        href="/models", size="2")),
         rx.hstack(
             rx.heading(ModelEditorState.model_name, size="7", id="model-name", as_="h1"),
             rx.cond(ModelEditorState.model_is_public, rx.badge("Public", color_scheme="amber", variant="soft")),
@@ -102,7 +115,8 @@ def editor_page(area: str, title: str, *, on_load: list | None = None, subroute:
     suffix = next(s for key, _, s, _ in AREAS if key == area)
 
     def decorator(render):
-        @app_page(MODEL_ROUTE + suffix + subroute, title, on_load=[ModelEditorState.load_header, *(on_load or [])])
+        @app_page(MODEL_ROUTE + suffix + subroute, title, on_load=[ModelEditorState.load_header, *(on_load or [])],
+                  open_to_visitors=True)
         @functools.wraps(render)
         def page() -> rx.Component:
             return editor_frame(area, render())

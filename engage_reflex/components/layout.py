@@ -7,7 +7,7 @@ import functools
 import reflex as rx
 
 from engage_reflex.state.admin import JobDashboardState
-from engage_reflex.state.auth import AuthState
+from engage_reflex.state.auth import PUBLIC_ROUTE, AuthState
 
 APP_NAME = "Engage"
 
@@ -23,6 +23,7 @@ def nav_bar() -> rx.Component:
             rx.cond(
                 AuthState.user_email != "",
                 rx.link("My models", href="/models", id="nav-models", size="3", weight="medium"),
+                rx.link("Public models", href=PUBLIC_ROUTE, id="nav-public", size="3", weight="medium"),
             ),
             rx.spacer(),
             rx.cond(
@@ -71,11 +72,18 @@ def section(title: str, *content: rx.Component, icon: str | None = None, **props
     return rx.card(rx.vstack(heading, *content, spacing="3", width="100%"), width="100%", size="2", **props)
 
 
-def app_page(route: str, title: str, *, on_load: list | None = None, login_required: bool = True):
-    """Register a page in the shell; with `login_required`, visitors without a login go to /login first."""
+def app_page(route: str, title: str, *, on_load: list | None = None, login_required: bool = True,
+             open_to_visitors: bool = False):
+    """Register a page in the shell; with `login_required`, visitors without a login go to /login first.
+    A page `open_to_visitors` shows a public model's contents to anyone (its loads send a visitor to
+    the login page only when what was asked for is not public)."""
 
     def decorator(render):
-        events = ([AuthState.require_login] if login_required else []) + list(on_load or [])
+        if open_to_visitors:
+            guard = [AuthState.identify]
+        else:
+            guard = [AuthState.require_login] if login_required else []
+        events = guard + list(on_load or [])
 
         @rx.page(route=route, title=f"{title} · {APP_NAME}", image="/favicon.svg", on_load=events or None)
         @functools.wraps(render)

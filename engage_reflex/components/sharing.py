@@ -88,11 +88,25 @@ def transfer_dialog() -> rx.Component:
     )
 
 
+def public_switch() -> rx.Component:
+    """The owner's switch; everyone else reads whether the model is public."""
+    words = "Public: anyone can read this model, its runs and results, without logging in"
+    return rx.cond(
+        S.can_manage,
+        rx.hstack(rx.switch(id="model-public", checked=S.is_public, on_change=S.set_public),
+                  rx.el.label(rx.text(words, size="2"), html_for="model-public"),
+                  align="center", spacing="2", padding_top="0.4em"),
+        rx.cond(S.is_public, rx.text("Public: anyone can read it, without logging in.", size="2",
+                                     color=rx.color("gray", 11))),
+    )
+
+
 def sharing_section() -> rx.Component:
     return section(
         "Sharing",
         rx.vstack(rx.foreach(S.members, member_row), spacing="2", width="100%", id="sharing-list"),
         rx.cond(S.can_manage, share_form()),
+        public_switch(),
         rx.cond(S.can_leave, rx.button("Leave this model", size="1", variant="soft", color_scheme="gray",
                                        on_click=S.leave, id="leave-model")),
         transfer_dialog(),

@@ -157,7 +157,7 @@ def content() -> rx.Component:
     )
 
 
-@app_page("/models/[model_id]/compare", "Compare runs", on_load=[CompareState.load])
+@app_page("/models/[model_id]/compare", "Compare runs", on_load=[CompareState.load], open_to_visitors=True)
 def compare_page() -> rx.Component:
     return rx.cond(
         CompareState.loaded,

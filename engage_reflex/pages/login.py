@@ -50,4 +50,5 @@ def login() -> rx.Component:
         ),
         rx.text(rx.link("Forgot your password?", href="/forgot-password"), size="2"),
         rx.text("New here? ", rx.link("Create an account", href="/register"), size="2"),
+        rx.text("Or look at the ", rx.link("public models", href="/public"), " without an account.", size="2"),
     )

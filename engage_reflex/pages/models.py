@@ -9,6 +9,7 @@ from engage_reflex.components.archive import import_panel
 from engage_reflex.components.feedback import empty_state
 from engage_reflex.components.layout import app_page, loading
 from engage_reflex.state.archives import ModelArchiveState
+from engage_reflex.state.auth import AuthState
 from engage_reflex.state.models import ModelCard, ModelsState
 
 S = ModelsState
@@ -147,7 +148,7 @@ def model_card(model: ModelCard) -> rx.Component:
         href="/models/" + model.id.to_string(), underline="none", color="inherit", width="100%",
     )
     return rx.card(
-        rx.vstack(summary, model_actions(model), spacing="3", height="100%"),
+        rx.vstack(summary, rx.cond(AuthState.user_email != "", model_actions(model)), spacing="3", height="100%"),
         size="2", height="100%", class_name="model-tile",
         _hover={"box_shadow": f"0 0 0 2px {rx.color('accent', 8)}"},
     )

@@ -107,12 +107,14 @@ def controls() -> rx.Component:
     )
 
 
-def figure(title: str, plot_id: str, data, what: str, icon: str, note=None, stage: int = 2) -> rx.Component:
+def figure(title: str, plot_id: str, data, what: str, icon: str, note=None, stage: int = 2,
+           **events) -> rx.Component:
     """A section with one plotly figure (once the load has reached its `stage`) and a line saying
     what it shows."""
     shows = rx.text(rx.cond(note != "", note + " ", "") if note is not None else "", what, size="1",
                     color=rx.color("gray", 10))
-    plot = rx.cond(S.stage >= stage, rx.plotly.basic(data=data, id=plot_id, config=PLOT_CONFIG, width="100%"),
+    plot = rx.cond(S.stage >= stage, rx.plotly.basic(data=data, id=plot_id, config=PLOT_CONFIG, width="100%",
+                                                  **events),
                    rx.center(rx.spinner(size="3"), height="300px", width="100%"))
     return section(title, plot, shows, icon=icon)
 
@@ -137,7 +139,7 @@ def figures() -> rx.Component:
         rx.grid(
             figure("Capacity", "capacity-plot", S.capacity_plot,
                    "Power capacity built per location and technology; demand and transmission lines are not shown.",
-                   "factory", stage=1),
+                   "factory", stage=1, on_after_plot=S.draw_rest),
             section("Costs by technology",
                     rx.cond(ResultsState.costs.length() > 0,
                             rx.table.root(rx.table.body(rx.foreach(ResultsState.costs, cost_row)), size="1",
@@ -174,7 +176,7 @@ def figures() -> rx.Component:
     )
 
 
-@app_page("/runs/[run_id]", "Results", on_load=[ResultFiguresState.load])
+@app_page("/runs/[run_id]", "Results", on_load=[ResultFiguresState.load], open_to_visitors=True)
 def results_page() -> rx.Component:
     return rx.fragment(
         # plotly.js is a big script loaded on a figure's first showing: an empty hidden figure

@@ -122,6 +122,7 @@ class RunView:
     notes: str = ""
     reused_from: int | None = None  # the run whose results answered this one
     cluster_days: int | None = None  # solved as this many representative days (None: every day)
+    started_by_id: int | None = None  # the user who started it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,14 @@ from engage_reflex.models import Collaborator, EnergyModel
 from engage_reflex.services.errors import NotFound, PermissionDenied
 
 
+def open_to_visitors(service):
+    """Mark a read service that also answers a visitor without a login (user_id None). Such a service
+    shows a visitor only what a public model lets everyone see (its require_view refuses the rest);
+    unmarked services are never called without a logged-in user (state.auth.call_as_user)."""
+    service.open_to_visitors = True
+    return service
+
+
 def _model_or_404(session: Session, model_id: int) -> EnergyModel:
     model = session.get(EnergyModel, model_id)
     if model is None:

@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from engage_reflex.models import ActivityLog, EnergyModel, Run, User
 from engage_reflex.models._common import utcnow
 from engage_reflex.schemas.editor import ActivityView
-from engage_reflex.services.access import require_view
+from engage_reflex.services.access import open_to_visitors, require_view
+from engage_reflex.services.users import shown_name
 
 
 def record_change(*, session: Session, model: EnergyModel, user_id: int | None, action: str, detail: str) -> None:
@@ -31,6 +32,7 @@ def record_change(*, session: Session, model: EnergyModel, user_id: int | None, 
     session.flush()
 
 
+@open_to_visitors
 def list_activity(*, session: Session, user_id: int | None, model_id: int, limit: int = 50) -> list[ActivityView]:
     """The newest entries of a model's activity log first (for anyone who may view the model)."""
     require_view(session=session, user_id=user_id, model_id=model_id)
@@ -43,6 +45,6 @@ def list_activity(*, session: Session, user_id: int | None, model_id: int, limit
     ).all()
     return [
         ActivityView(id=row.id, when=row.created_at.isoformat(timespec="seconds"),
-                     who=(user.display_name or user.email) if user else "", action=row.action, detail=row.detail)
+                     who=shown_name(user, reader_id=user_id), action=row.action, detail=row.detail)
         for row, user in rows
     ]

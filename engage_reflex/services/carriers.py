@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from engage_reflex.models import Carrier, Technology, TechnologyCarrier
 from engage_reflex.schemas.locations import CarrierRow
 from engage_reflex.services import names
-from engage_reflex.services.access import require_edit, require_view
+from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.scenarios import rename_in_constraints
@@ -112,6 +112,7 @@ def _row(carrier: Carrier, used_by: list[str]) -> CarrierRow:
                       used_by=used_by)
 
 
+@open_to_visitors
 def list_carriers(*, session: Session, user_id: int | None, model_id: int) -> list[CarrierRow]:
     require_view(session=session, user_id=user_id, model_id=model_id)
     carriers = session.exec(select(Carrier).where(Carrier.model_id == model_id)).all()

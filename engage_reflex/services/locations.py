@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from engage_reflex.models import EnergyModel, Link, Location, Node, Scenario, Technology
 from engage_reflex.schemas.locations import LocationImpact, LocationImportReport, LocationRow, MapLink
-from engage_reflex.services.access import require_edit, require_view
+from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.scenarios import rename_in_constraints
@@ -117,6 +117,7 @@ def _row(location: Location, nodes: int = 0, links: int = 0) -> LocationRow:
                        description=location.description or "", nodes=nodes, links=links)
 
 
+@open_to_visitors
 def list_locations(*, session: Session, user_id: int | None, model_id: int) -> list[LocationRow]:
     """The model's locations by name, with how many techs and links use each."""
     require_view(session=session, user_id=user_id, model_id=model_id)
@@ -126,6 +127,7 @@ def list_locations(*, session: Session, user_id: int | None, model_id: int) -> l
     return sorted(rows, key=lambda r: (r.name.lower(), r.name))
 
 
+@open_to_visitors
 def list_map_links(*, session: Session, user_id: int | None, model_id: int) -> list[MapLink]:
     """Links whose two ends have coordinates, as lines for the map."""
     require_view(session=session, user_id=user_id, model_id=model_id)

@@ -42,7 +42,8 @@ from engage_reflex.models.series_blob import series_from_lists
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
 from engage_reflex.schemas.editor import ModelHeader
 from engage_reflex.schemas.models import DeletedModel, ModelCounts, ModelInfo
-from engage_reflex.services.access import can_edit, require_edit, require_view, role_of
+from engage_reflex.services.access import can_edit, open_to_visitors, require_edit, require_view, role_of
+from engage_reflex.services.users import shown_name
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.calliope_io.values import BASE_SCENARIO
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
@@ -60,14 +61,16 @@ def _counts(session: Session, table, model_ids: list[int]) -> dict[int, int]:
     return {model_id: count for model_id, count in rows}
 
 
-def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
-    """The user's own models, models shared with them, then the public samples (by name)."""
+@open_to_visitors
+def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
+    """The user's own models, models shared with them, then the public samples (by name); a visitor
+    without a login (user_id None) gets the public models."""
     shared = select(Collaborator.model_id).where(Collaborator.user_id == user_id)
     collab_edit = dict(
         session.exec(select(Collaborator.model_id, Collaborator.can_edit).where(Collaborator.user_id == user_id)).all()
     )
     rows = session.exec(
-        select(EnergyModel, User.email)
+        select(EnergyModel, User)
         .join(User, User.id == EnergyModel.owner_id)
         .where(or_(EnergyModel.owner_id == user_id, EnergyModel.is_public, EnergyModel.id.in_(shared)))
     ).all()
@@ -76,7 +79,7 @@ def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
     techs = _counts(session, Technology, ids)
     scenarios = _counts(session, Scenario, ids)
     summaries = []
-    for model, owner_email in rows:
+    for model, owner in rows:
         is_own = model.owner_id == user_id
         # The same answer as access.role_of, without one query per model.
         role = "owner" if is_own else "editor" if collab_edit.get(model.id) else "viewer"
@@ -85,7 +88,7 @@ def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
                 id=model.id,
                 name=model.name,
                 description=model.description,
-                owner_email=owner_email,
+                owner_email=owner.email if user_id is not None else shown_name(owner, reader_id=None),
                 is_public=model.is_public,
                 is_own=is_own,
                 can_edit=is_own or collab_edit.get(model.id, False),
@@ -102,7 +105,8 @@ def list_models(*, session: Session, user_id: int) -> list[ModelSummary]:
     return summaries
 
 
-def get_model_detail(*, session: Session, user_id: int, model_id: int) -> ModelDetail:
+@open_to_visitors
+def get_model_detail(*, session: Session, user_id: int | None, model_id: int) -> ModelDetail:
     """Everything the model page shows; NotFound for a model the user may not see."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     owner = session.get(User, model.owner_id)
@@ -126,7 +130,7 @@ def get_model_detail(*, session: Session, user_id: int, model_id: int) -> ModelD
         description=model.description,
         is_public=model.is_public,
         can_edit=can_edit(session=session, user_id=user_id, model=model),
-        owner_email=owner.email if owner else "",
+        owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
         time_start=time_start,
         time_end=time_end,
         default_subset_start=default_start,
@@ -142,13 +146,15 @@ def get_model_detail(*, session: Session, user_id: int, model_id: int) -> ModelD
     )
 
 
+@open_to_visitors
 def get_model_header(*, session: Session, user_id: int | None, model_id: int) -> ModelHeader:
     """The model and the user's role in it, for the top of every editor page."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     owner = session.get(User, model.owner_id)
     return ModelHeader(
         id=model.id, name=model.name, description=model.description, time_zone=model.time_zone or "UTC",
-        is_public=model.is_public, owner_email=owner.email if owner else "",
+        is_public=model.is_public,
+        owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
         role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=_iso(model.updated_at),
     )
 
@@ -553,6 +559,7 @@ def remove_run_folders(folders) -> None:
                 shutil.rmtree(storage.run_work_dir(int(parts[1])), ignore_errors=True)
 
 
+@open_to_visitors
 def get_model_counts(*, session: Session, user_id: int | None, model_id: int) -> ModelCounts:
     """How many locations, technologies, nodes, links and scenarios a model has."""
     require_view(session=session, user_id=user_id, model_id=model_id)

@@ -45,7 +45,7 @@ from engage_reflex.schemas.nodes import (
     PlacementGrid,
     TechGroup,
 )
-from engage_reflex.services.access import require_edit, require_view
+from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.names import check_calliope_name, plural
@@ -163,6 +163,7 @@ def _node_view(session: Session, node: Node) -> NodeView:
 # ------------------------------------------------------------------ the placement grid
 
 
+@open_to_visitors
 def placement_grid(*, session: Session, user_id: int | None, model_id: int, location_filter: str = "",
                    tech_filter: str = "", offset: int = 0, limit: int = GRID_PAGE_SIZE) -> PlacementGrid:
     """A page of locations (rows) x the placeable technologies (columns) and which are placed.
@@ -220,6 +221,7 @@ def placement_grid(*, session: Session, user_id: int | None, model_id: int, loca
 # ------------------------------------------------------------------ one node
 
 
+@open_to_visitors
 def get_node(*, session: Session, user_id: int | None, model_id: int, node_id: int) -> NodeView:
     require_view(session=session, user_id=user_id, model_id=model_id)
     return _node_view(session, _node(session, model_id, node_id))
@@ -327,6 +329,7 @@ def _where(text: str) -> str:
 # ------------------------------------------------------------------ links
 
 
+@open_to_visitors
 def list_links(*, session: Session, user_id: int | None, model_id: int) -> LinksView:
     """The model's links, and what a new link can be made of (transmission techs, locations)."""
     require_view(session=session, user_id=user_id, model_id=model_id)

@@ -76,6 +76,7 @@ from engage_reflex.services.calliope_io.values import (
     _from_json,
     _to_json,
 )
+from engage_reflex.services.access import open_to_visitors
 from engage_reflex.services.errors import EngageError, NotFound
 
 CATEGORIES = ("capacity", "costs", "efficiency", "storage", "time series", "other")
@@ -940,6 +941,7 @@ def list_cost_classes(*, session: Session, user_id: int | None, model_id: int) -
     return model_cost_classes(session, model_id)
 
 
+@open_to_visitors
 def node_editor_view(*, session: Session, user_id: int | None, model_id: int, node_id: int) -> NodeEditorView:
     """A node's page in one call: which tech where, the cost classes, the inherited parameters."""
     header = get_node_header(session=session, user_id=user_id, node_id=node_id)

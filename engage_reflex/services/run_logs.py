@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from engage_reflex.services import live_log_stream, runs, storage
+from engage_reflex.services.access import open_to_visitors
 from engage_reflex.services.errors import EngageError
 
 # The artefact name of the raw log in download links; the file name jobs.calliope_runner.RAW_LOG.
@@ -52,7 +53,8 @@ def raw_log_key(run_id: int) -> str:
     return storage.join_key(storage.run_prefix(run_id), RAW_LOG_FILE)
 
 
-def run_log_view(*, session: Session, user_id: int, run_id: int) -> RunLogView:
+@open_to_visitors
+def run_log_view(*, session: Session, user_id: int | None, run_id: int) -> RunLogView:
     """What the Log dialog shows, for a user who may see the run (NotFound otherwise)."""
     view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
     text = runs.run_log(session=session, user_id=user_id, run_id=run_id)
@@ -60,7 +62,8 @@ def run_log_view(*, session: Session, user_id: int, run_id: int) -> RunLogView:
                       has_raw_log=storage.get_store().exists(raw_log_key(run_id)))
 
 
-def raw_log_path(*, session: Session, user_id: int, run_id: int) -> str:
+@open_to_visitors
+def raw_log_path(*, session: Session, user_id: int | None, run_id: int) -> str:
     """The store key of the full log of a run the user may see (any status), for the download route."""
     runs.get_run(session=session, user_id=user_id, run_id=run_id)
     key = raw_log_key(run_id)
@@ -115,7 +118,8 @@ class LiveLogView:
     restarted: bool  # the run's log started over (the run was started again): drop what is shown
 
 
-def live_log(*, session: Session, user_id: int, run_id: int, after: str = "") -> LiveLogView:
+@open_to_visitors
+def live_log(*, session: Session, user_id: int | None, run_id: int, after: str = "") -> LiveLogView:
     """The lines Calliope and the solver wrote since entry `after` ("": from the start) of the run's
     live log stream, for a user who may see the run (NotFound otherwise).
 

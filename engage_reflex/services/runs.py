@@ -30,13 +30,13 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
-from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
+from engage_reflex.models import ActivityLog, Collaborator, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
 from engage_reflex.models._common import as_utc, utcnow  # noqa: F401 (jobs and tests use runs.as_utc)
 from engage_reflex.schemas import RunView
 from engage_reflex.services import clustering, coverage, run_events
 from engage_reflex.services import queue as jobqueue
-from engage_reflex.services.access import can_edit, require_view
-from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.access import can_edit, open_to_visitors, require_view
+from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 from engage_reflex.services.periods import parse_date, parse_resample
 from engage_reflex.settings import get_settings
 
@@ -279,9 +279,29 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
 
 # --- reading runs ---------------------------------------------------------------------------
 
+def _editor_ids(session: Session, model: EnergyModel) -> set[int]:
+    """The owner and the collaborators who may edit: their runs are the model's own runs."""
+    editors = session.exec(select(Collaborator.user_id).where(Collaborator.model_id == model.id,
+                                                              Collaborator.can_edit)).all()
+    return {model.owner_id, *editors}
+
+
 def _may_see(session: Session, user_id: int | None, run: Run, model: EnergyModel) -> bool:
-    """A run is visible to whoever started it and to the model's editors."""
-    return run.user_id == user_id or can_edit(session=session, user_id=user_id, model=model)
+    """Everyone who may view the model sees the runs of its owner and editors (a reviewer, a visitor
+    of a public model); a run someone with view rights started is theirs, and the editors'."""
+    if user_id is not None and run.user_id == user_id:
+        return True
+    return run.user_id in _editor_ids(session, model) or can_edit(session=session, user_id=user_id, model=model)
+
+
+def _changeable_run(session: Session, user_id: int | None, run_id: int) -> Run:
+    """A run this user may cancel or delete: one they started, or any run of a model they may edit."""
+    run = _get_visible_run(session, user_id, run_id)
+    model = session.get(EnergyModel, run.model_id)
+    if (user_id is None or run.user_id != user_id) and not can_edit(session=session, user_id=user_id, model=model):
+        raise PermissionDenied(f"Run #{run.id} was started by someone else: only they and the people who may edit "
+                               "the model can cancel or delete it.")
+    return run
 
 
 def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
@@ -297,12 +317,13 @@ def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
     return run
 
 
-def list_runs(*, session: Session, user_id: int, model_id: int) -> list[RunView]:
+@open_to_visitors
+def list_runs(*, session: Session, user_id: int | None, model_id: int) -> list[RunView]:
     """The runs of a model this user may see, newest first (stale ones reconciled first)."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     stmt = select(Run).options(defer(Run.log)).where(Run.model_id == model_id)  # logs can be long
     if not can_edit(session=session, user_id=user_id, model=model):
-        stmt = stmt.where(Run.user_id == user_id)
+        stmt = stmt.where(Run.user_id.in_(_editor_ids(session, model) | ({user_id} if user_id else set())))
     stmt = stmt.order_by(Run.created_at.desc(), Run.id.desc())
     runs = session.exec(stmt).all()
     active = [r.id for r in runs if RunStatus(r.status) in ACTIVE_STATUSES]
@@ -322,18 +343,19 @@ def run_states(*, session: Session, run_ids: list[int]) -> dict[int, tuple[str, 
             for run_id, status, progress, message in rows}
 
 
-def get_run(*, session: Session, user_id: int, run_id: int) -> RunView:
+@open_to_visitors
+def get_run(*, session: Session, user_id: int | None, run_id: int) -> RunView:
     run = _get_visible_run(session, user_id, run_id)
     if RunStatus(run.status) in ACTIVE_STATUSES and reconcile_stale_runs(session=session, run_ids=[run_id]):
         session.refresh(run)
     return _view(session, run)
 
 
-def run_log(*, session: Session, user_id: int, run_id: int) -> str:
+def run_log(*, session: Session, user_id: int | None, run_id: int) -> str:
     return _get_visible_run(session, user_id, run_id).log or ""
 
 
-def run_artefact(*, session: Session, user_id: int, run_id: int, name: str) -> str:
+def run_artefact(*, session: Session, user_id: int | None, run_id: int, name: str) -> str:
     """The run files store's key of one result file of a succeeded run ("netcdf", "flows", ... or
     its file name), or of the full log of any run ("log"), once the store has it."""
     from engage_reflex.services import run_logs, storage  # local import: run_logs imports this module
@@ -414,7 +436,7 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
         has_inputs=has_results and "inputs" in (run.artefacts or {}), notes=run.notes or "",
         has_outputs=has_results and "outputs" in (run.artefacts or {}),
-        reused_from=run.reused_from_id, cluster_days=run.cluster_days,
+        reused_from=run.reused_from_id, cluster_days=run.cluster_days, started_by_id=run.user_id,
     )
 
 
@@ -559,7 +581,7 @@ def delete_run(*, session: Session, user_id: int, run_id: int) -> tuple[int, lis
     """Delete a finished run; (its id, its folders to remove once the delete has committed)."""
     from engage_reflex.services.models import run_folders
 
-    run = _get_visible_run(session, user_id, run_id)
+    run = _changeable_run(session, user_id, run_id)
     if RunStatus(run.status) in ACTIVE_STATUSES:
         raise EngageError(f"Run #{run.id} is still going. Cancel it first, then delete it.")
     folders = run_folders(session, run.model_id, run_id=run.id)
@@ -581,7 +603,7 @@ def solve_again(*, session: Session, user_id: int, run_id: int) -> RunView:
 
 def cancel_run(*, session: Session, user_id: int, run_id: int) -> RunView:
     """Cancel a waiting run, or stop a running one (its worker kills the job's process)."""
-    run = _get_visible_run(session, user_id, run_id)
+    run = _changeable_run(session, user_id, run_id)
     status = RunStatus(run.status)
     if status not in ACTIVE_STATUSES:
         raise EngageError(f"Run {run_id} has already {status.value}; there is nothing to cancel.")

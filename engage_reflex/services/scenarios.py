@@ -48,7 +48,7 @@ from engage_reflex.schemas.scenarios import (
     SwitchRow,
 )
 from engage_reflex.services import group_constraints
-from engage_reflex.services.access import require_edit, require_view
+from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.names import plural
 from engage_reflex.services.errors import EngageError, NotFound
@@ -124,6 +124,7 @@ def _off_counts(session: Session, scenario_ids: list[int]) -> tuple[dict[int, in
 # ------------------------------------------------------------------ list, create, copy, rename, delete
 
 
+@open_to_visitors
 def list_scenarios(*, session: Session, user_id: int | None, model_id: int) -> list[ScenarioSummary]:
     require_view(session=session, user_id=user_id, model_id=model_id)
     scenarios = session.exec(select(Scenario).where(Scenario.model_id == model_id)
@@ -338,6 +339,7 @@ def switch_location(*, session: Session, user_id: int | None, scenario_id: int, 
 # ------------------------------------------------------------------ the scenario page
 
 
+@open_to_visitors
 def scenario_detail(*, session: Session, user_id: int | None, scenario_id: int, location_filter: str = "",
                     tech_filter: str = "", base_tech: str = "", state: str = "",
                     row_limit: int = ROW_LIMIT) -> ScenarioDetail:

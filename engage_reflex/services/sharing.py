@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 from engage_reflex.models import ActivityLog, Collaborator, EnergyModel, Invitation, User
 from engage_reflex.models._common import utcnow
 from engage_reflex.services import access, users
-from engage_reflex.services.access import require_view
+from engage_reflex.services.access import open_to_visitors, require_view
+from engage_reflex.services.users import shown_name
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 
 LOGGER = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Sharing:
     model_name: str
     members: tuple[Member, ...]  # the owner first, then people, then invitations
     can_manage: bool  # the user asking is the owner
+    is_public: bool = False  # anyone may read it, without a login
 
 
 def _role(can_edit: bool) -> str:
@@ -63,16 +65,21 @@ def _log(session: Session, model: EnergyModel, user_id: int | None, action: str,
     session.add(ActivityLog(model_id=model.id, user_id=user_id, action=action, detail=detail, created_at=utcnow()))
 
 
+@open_to_visitors
 def get_sharing(*, session: Session, user_id: int | None, model_id: int) -> Sharing:
     """Who may open the model. Its owner and the people it is shared with see everyone; someone
     reading a public model sees only its owner (the others' addresses are not theirs to know)."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     owner = session.get(User, model.owner_id)
+    if owner is not None and user_id is None:  # a visitor without a login: no addresses
+        return Sharing(model_id=model.id, model_name=model.name, can_manage=False, is_public=model.is_public,
+                       members=(Member(email="", name=shown_name(owner, reader_id=None), role="owner"),))
     members = [Member(email=owner.email, name=owner.display_name, role="owner")] if owner else []
     if access.role_of(session=session, user_id=user_id, model=model) == "viewer" and not session.exec(
             select(Collaborator.id).where(Collaborator.model_id == model.id,
                                           Collaborator.user_id == user_id)).first():
-        return Sharing(model_id=model.id, model_name=model.name, members=tuple(members), can_manage=False)
+        return Sharing(model_id=model.id, model_name=model.name, members=tuple(members), can_manage=False,
+                       is_public=model.is_public)
     people = session.exec(
         select(Collaborator, User).join(User, User.id == Collaborator.user_id)
         .where(Collaborator.model_id == model.id).order_by(User.email)
@@ -84,7 +91,21 @@ def get_sharing(*, session: Session, user_id: int | None, model_id: int) -> Shar
     ).all()
     members += [Member(email=i.email, name="", role=_role(i.can_edit), pending=True) for i in invited]
     return Sharing(model_id=model.id, model_name=model.name, members=tuple(members),
-                   can_manage=user_id is not None and model.owner_id == user_id)
+                   can_manage=user_id is not None and model.owner_id == user_id, is_public=model.is_public)
+
+
+def set_public(*, session: Session, user_id: int | None, model_id: int, public: bool) -> Sharing:
+    """Make the model readable by anyone, without a login (its runs and results too; their files
+    downloadable), or private again. Only the owner decides; nobody but the people it is shared
+    with can ever change it. Commits."""
+    model = _owned(session, user_id, model_id)
+    if bool(model.is_public) != bool(public):
+        model.is_public = bool(public)
+        session.add(model)
+        _log(session, model, user_id, "Made public" if public else "Made private",
+             "anyone may read it without logging in" if public else "only the people it is shared with may open it")
+    session.flush()
+    return get_sharing(session=session, user_id=user_id, model_id=model_id)
 
 
 def _clean_email(email: str) -> str:

@@ -26,6 +26,7 @@ from engage_reflex.schemas.techs import TechEditorView, TechSummary, TechUsage
 from engage_reflex.services import access, activity
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.services.scenarios import rename_in_constraints
+from engage_reflex.services.access import open_to_visitors
 from engage_reflex.services.names import check_calliope_name, check_color, plural
 
 BASE_TECHS = ("supply", "demand", "storage", "conversion", "transmission")
@@ -98,6 +99,7 @@ def _summaries(session: Session, techs: list[Technology]) -> list[TechSummary]:
     ) for t in techs]
 
 
+@open_to_visitors
 def list_techs(*, session: Session, user_id: int | None, model_id: int) -> list[TechSummary]:
     """The model's technologies, by base tech (in BASE_TECHS order) then name."""
     access.require_view(session=session, user_id=user_id, model_id=model_id)
@@ -263,6 +265,7 @@ def update_tech(*, session: Session, user_id: int | None, model_id: int, tech_id
     return _summaries(session, [tech])[0]
 
 
+@open_to_visitors
 def tech_usage(*, session: Session, user_id: int | None, model_id: int, tech_id: int) -> TechUsage:
     """What deleting the technology takes with it (asked before deleting)."""
     access.require_view(session=session, user_id=user_id, model_id=model_id)
@@ -405,12 +408,14 @@ def copyable_models(*, session: Session, user_id: int | None) -> list[tuple[int,
     return [(m.id, m.name) for m in list_models(session=session, user_id=user_id) if m.technologies]
 
 
+@open_to_visitors
 def carrier_names(*, session: Session, user_id: int | None, model_id: int) -> list[str]:
     """The model's carriers, by name (what a technology's carrier pickers offer)."""
     access.require_view(session=session, user_id=user_id, model_id=model_id)
     return list(session.exec(select(Carrier.name).where(Carrier.model_id == model_id).order_by(Carrier.name)).all())
 
 
+@open_to_visitors
 def tech_editor_view(*, session: Session, user_id: int | None, model_id: int, tech_id: int) -> TechEditorView:
     """A technology's page in one call: essentials, the model's carriers and cost classes, parameters."""
     from engage_reflex.services import parameters, series_params

@@ -31,7 +31,7 @@ from engage_reflex.models import (
 )
 from engage_reflex.models.series_blob import pack_series, unpack_stored
 from engage_reflex.schemas.timeseries import SeriesPreview, SeriesRow
-from engage_reflex.services.access import require_edit, require_view
+from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.errors import EngageError, NotFound
 
@@ -165,6 +165,7 @@ def _rows(session: Session, model: EnergyModel, series_ids: Sequence[int] | None
     return sorted(rows, key=lambda r: (r.name.lower(), r.name))
 
 
+@open_to_visitors
 def list_series(*, session: Session, user_id: int | None, model_id: int) -> list[SeriesRow]:
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     return _rows(session, model)
@@ -426,6 +427,7 @@ __all__ = ["CleanSeriesLike", "delete_series", "list_series", "min_max_indices",
            "series_preview", "store_series"]
 
 
+@open_to_visitors
 def preview_zoom(*, session: Session, user_id: int | None, model_id: int, series_id: int, start_text: str = "",
                  end_text: str = "", max_points: int = 5000) -> SeriesPreview:
     """`series_preview` of the window a chart was zoomed to: its axis speaks the model's local time

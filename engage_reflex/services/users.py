@@ -45,6 +45,16 @@ def view_of(user: User) -> UserView:
     return UserView(id=user.id, email=user.email, display_name=user.display_name, is_admin=user.is_admin)
 
 
+def shown_name(person: User | None, *, reader_id: int | None) -> str:
+    """How a person is named to a reader: by display name, else by email address; a visitor without
+    a login (reader_id None, reading a public model) never sees an address."""
+    if person is None:
+        return ""
+    if reader_id is None:
+        return person.display_name or "an Engage user"
+    return person.display_name or person.email
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 

@@ -14,10 +14,11 @@ import reflex as rx
 from engage_reflex.db import session_scope
 from engage_reflex.schemas import UserView
 from engage_reflex.services import users
-from engage_reflex.services.errors import LoginRequired
+from engage_reflex.services.errors import LoginRequired, NotFound
 
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/models"
+PUBLIC_ROUTE = "/public"  # the public models, for visitors without a login
 
 
 def _same_site_path(path: str) -> bool:
@@ -61,14 +62,22 @@ def lookup_user(token: str) -> UserView | None:
 def call_as_user(token: str, service, kwargs: dict):
     """Blocking: `service(session=..., user_id=<the logged-in user>, **kwargs)` in one transaction.
 
-    Raises LoginRequired when the token no longer names a login, and whatever EngageError the
-    service raises; the caller turns those into a toast or a page message.
+    Without a valid login, only a service marked `open_to_visitors` runs, with user_id None (a
+    visitor reading a public model). Raises LoginRequired when the service needs a login, or when a
+    visitor asked for something only a login might show (a private model); and whatever EngageError
+    the service raises; the caller turns those into a toast or a page message.
     """
     with session_scope() as session:
         user = users.user_for_token(session=session, token=token) if token else None
-        if user is None:
-            raise LoginRequired("Your login has ended. Please log in again.")
-        return service(session=session, user_id=user.id, **kwargs)
+        if user is not None:
+            return service(session=session, user_id=user.id, **kwargs)
+        ended = "Your login has ended. Please log in again." if token else "Please log in first."
+        if not getattr(service, "open_to_visitors", False):
+            raise LoginRequired(ended)
+        try:
+            return service(session=session, user_id=None, **kwargs)
+        except NotFound:
+            raise LoginRequired(ended if token else "Please log in to see this.") from None
 
 
 def end_session(token: str) -> None:
@@ -100,13 +109,22 @@ class AuthState(rx.State):
         """Call a service as the logged-in user in a worker thread (see call_as_user)."""
         return await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, service, kwargs))
 
+    def _to_login(self):
+        """To the login page, coming back here after it."""
+        url = self.router.url
+        back = url.path + (f"?{url.query}" if url.query else "")
+        return rx.redirect(f"{LOGIN_ROUTE}?next={quote(back, safe='/')}")
+
     @rx.event
     async def require_login(self):
         """Page guard (first on_load handler): send visitors without a valid login to /login."""
         if await self._current_user_async() is None:
-            url = self.router.url
-            back = url.path + (f"?{url.query}" if url.query else "")
-            return rx.redirect(f"{LOGIN_ROUTE}?next={quote(back, safe='/')}")
+            return self._to_login()
+
+    @rx.event
+    async def identify(self):
+        """First on_load handler of a page visitors may read too: who is here (for the top bar)."""
+        await self._current_user_async()
 
     @rx.event(background=True)
     async def logout(self):

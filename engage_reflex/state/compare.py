@@ -17,6 +17,7 @@ from engage_reflex.services import compare, models
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.state._format import number
 from engage_reflex.state.auth import AuthState
+from engage_reflex.services.access import open_to_visitors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +52,8 @@ def _row(group: str, tech: str, node: str, first: float | None, second: float | 
                     delta=_signed(delta), up=delta > 0)
 
 
-def read_comparison(*, session, user_id: int, model_id: int, run_a: int | None, run_b: int | None) -> Loaded:
+@open_to_visitors
+def read_comparison(*, session, user_id: int | None, model_id: int, run_a: int | None, run_b: int | None) -> Loaded:
     """The model's runs to choose from and, when two are chosen, their comparison and figures (blocking)."""
     header = models.get_model_header(session=session, user_id=user_id, model_id=model_id)
     loaded = Loaded(header.name, compare.comparable_runs(session=session, user_id=user_id, model_id=model_id))
@@ -101,8 +103,9 @@ class CompareState(AuthState):
         self.loaded, self.error, self.compare_error, self.compared = False, "", "", False
         params = self.router.url.query_parameters
         self.first, self.second = params.get("a", ""), params.get("b", "")
-        await self._compare(bool(self.first and self.second))
+        to_login = await self._compare(bool(self.first and self.second))
         self.loaded = True
+        return to_login
 
     @rx.event
     def set_first(self, value: str):
@@ -117,7 +120,7 @@ class CompareState(AuthState):
         if not (self.first and self.second):
             self.compare_error = "Pick a first and a second run to compare."
             return
-        await self._compare(True)
+        return await self._compare(True)
 
     async def _compare(self, both: bool):
         model_id = _number(self.model_id)
@@ -127,8 +130,8 @@ class CompareState(AuthState):
         run_a, run_b = (_number(self.first), _number(self.second)) if both else (None, None)
         try:
             got = await self._call(read_comparison, model_id=model_id, run_a=run_a, run_b=run_b)
-        except LoginRequired:
-            return
+        except LoginRequired:  # a visitor asked for a model that is not public
+            return self._to_login()
         except EngageError as exc:  # the model is not there (or not for this user)
             self.error = exc.message
             return

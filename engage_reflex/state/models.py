@@ -38,7 +38,7 @@ class ModelCard:
     scenarios: int
 
 
-def _card(m: ModelSummary, now: datetime) -> ModelCard:
+def card_of(m: ModelSummary, now: datetime) -> ModelCard:
     return ModelCard(id=m.id, name=m.name, description=m.description, owner_email=m.owner_email, is_own=m.is_own,
                      is_shared=m.is_shared, role=m.role, role_label=ROLE_LABELS.get(m.role, "View only"),
                      changed=changed_ago(m.updated_at, now), locations=m.locations, technologies=m.technologies,
@@ -78,8 +78,8 @@ class ModelsState(AuthState):
             return
         self.user_email, summaries = found
         now = datetime.now(UTC)
-        self.own_models = [_card(m, now) for m in summaries if m.is_own]
-        self.other_models = [_card(m, now) for m in summaries if not m.is_own]
+        self.own_models = [card_of(m, now) for m in summaries if m.is_own]
+        self.other_models = [card_of(m, now) for m in summaries if not m.is_own]
         self.loaded = True
 
     async def _do(self, service, /, *, success: str = "", **kwargs):

@@ -21,7 +21,7 @@ from engage_reflex.db import session_scope
 from engage_reflex.schemas import ResultsView
 from engage_reflex.schemas.results import SOLVED_BEFORE, ResultDetailsView
 from engage_reflex.services import result_details, results
-from engage_reflex.services.errors import EngageError
+from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.state.auth import lookup_user
 
 ALL_NODES = "__all__"
@@ -53,7 +53,8 @@ class Filters:
 
 @dataclasses.dataclass
 class Drawn:
-    email: str = ""
+    email: str = ""  # "" for a visitor without a login (reading a public model's run)
+    login_needed: bool = False  # the login ended, or a visitor asked for a run that is not public
     error: str = ""
     view: ResultsView | None = None
     details: ResultDetailsView | None = None
@@ -65,15 +66,16 @@ class Drawn:
 def read_and_draw(token: str, run_id: str, filters: Filters | None, parts: tuple[str, ...]) -> Drawn:
     """Who is asking, the run's results and the figures named in `parts` (filters None: the page's
     first look, main carrier and cost class)."""
-    user = lookup_user(token)
-    if user is None:
-        return Drawn()
+    user = lookup_user(token) if token else None
+    if token and user is None:
+        return Drawn(login_needed=True)
+    email = user.email if user else ""
     if not str(run_id).isdigit():
-        return Drawn(email=user.email, error=f"“{run_id}” is not a run number.")
-    drawn = Drawn(email=user.email)
+        return Drawn(email=email, error=f"“{run_id}” is not a run number.")
+    drawn = Drawn(email=email)
     try:
         with session_scope() as session:
-            keys = {"session": session, "user_id": user.id, "run_id": int(run_id)}
+            keys = {"session": session, "user_id": user.id if user else None, "run_id": int(run_id)}
             view = drawn.view = results.load_results(**keys)
             details = drawn.details = result_details.load_details(**keys)
             f = filters or Filters(carrier=view.carriers[0] if view.carriers else "",
@@ -89,8 +91,12 @@ def read_and_draw(token: str, run_id: str, filters: Filters | None, parts: tuple
                 drawn.figures["storage"] = empty_figure(SOLVED_BEFORE) if storage.levels is None else \
                     storage_figure(storage.levels, view.techs, unit=storage.unit,
                                    title=f"Storage level, {f.node_id or 'all locations'}")
+    except NotFound:
+        if user is None:  # not public: a login may show it
+            return Drawn(login_needed=True)
+        return Drawn(email=email, error=f"There is no run with id {run_id}.")
     except EngageError as exc:
-        return Drawn(email=user.email, error=exc.message)
+        return Drawn(email=email, error=exc.message)
     drawn.figures.update({part: draw_overview(part, view, details, f) for part in parts if part in OVERVIEW})
     return drawn
 

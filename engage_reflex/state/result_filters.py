@@ -80,7 +80,7 @@ class ResultFiguresState(ResultsState):
     async def _draw(self, parts: tuple[str, ...]):
         got = await rx.run_in_thread(functools.partial(read_and_draw, self.auth_token, self.run_id,
                                                        self._filters(), parts))
-        if not got.email:
+        if got.login_needed:
             return rx.toast.error("Please log in again to see these results.")
         if got.error:
             self.error = got.error
@@ -95,12 +95,14 @@ class ResultFiguresState(ResultsState):
     @rx.event
     async def load(self):
         """The page's first look: summary and capacity in one read (the main carrier and cost class,
-        whole run), then the other figures, the ones over time last. The browser draws each while
-        the server draws the next."""
+        whole run); the browser asks for the other figures once it has drawn the capacity (draw_rest)."""
         self.loaded, self.error, self.title, self.stage = False, "", "", 0
         got = await rx.run_in_thread(functools.partial(read_and_draw, self.auth_token, self.run_id, None,
                                                        OVERVIEW[:1]))
         self._show_summary(got)
+        if got.login_needed:
+            yield self._to_login()
+            return
         if not self.title:
             return
         self.carrier = self.carriers[0] if self.carriers else ""
@@ -109,7 +111,13 @@ class ResultFiguresState(ResultsState):
             self.first_day, self.last_day
         self.period_error = ""
         self.capacity_plot, self.stage = got.figures["capacity"], 1
-        yield
+
+    @rx.event
+    async def draw_rest(self):
+        """The capacity figure is drawn in the browser (its after-plot event): now the others, the
+        ones over time last. Sent at once, their drawing in the browser held up the first figure."""
+        if self.stage != 1:  # every later redraw of the capacity figure says so too
+            return
         for stage, parts in enumerate((OVERVIEW[1:], OVER_TIME), start=2):
             toast = await self._draw(parts)
             self.stage = stage

@@ -22,7 +22,7 @@ from engage_reflex.services.errors import EngageError
 from engage_reflex.services.names import plural
 from engage_reflex.state._format import number
 from engage_reflex.state.auth import AuthState, lookup_user
-from engage_reflex.state.result_drawing import ALL_NODES, ALL_TECHS, Drawn, read_and_draw
+from engage_reflex.state.result_drawing import ALL_NODES, ALL_TECHS, Drawn
 
 __all__ = ["ALL_NODES", "ALL_TECHS", "CostRow", "Fact", "ResultsState", "TechChoice", "check_download"]
 # name -> file name suffix of the download
@@ -90,13 +90,14 @@ def _tech_choices(view: ResultsView) -> list[TechChoice]:
 
 
 def check_download(token: str, run_id: str, name: str = "netcdf") -> tuple[int, int]:
-    """(user id, run id) when the user may download the run's `name` artefact; EngageError otherwise."""
-    user = lookup_user(token)
-    if user is None or not str(run_id).isdigit():
+    """(user id, run id) when the user may download the run's `name` artefact (user id 0: a visitor
+    without a login, reading a public model); EngageError otherwise."""
+    user = lookup_user(token) if token else None
+    if (token and user is None) or not str(run_id).isdigit():
         raise EngageError("Please log in again to download this run.")
-    with session_scope() as session:
-        runs.run_artefact(session=session, user_id=user.id, run_id=int(run_id), name=name)
-    return user.id, int(run_id)
+    with session_scope() as session:  # a visitor (id 0 in the link) downloads a public model's run
+        runs.run_artefact(session=session, user_id=user.id if user else None, run_id=int(run_id), name=name)
+    return (user.id if user else 0), int(run_id)
 
 
 class ResultsState(AuthState):
@@ -116,16 +117,10 @@ class ResultsState(AuthState):
     first_day: str = ""
     last_day: str = ""
 
-    @rx.event
-    async def load(self):
-        self.loaded, self.error, self.title = False, "", ""
-        self._show_summary(await rx.run_in_thread(functools.partial(read_and_draw, self.auth_token, self.run_id,
-                                                                    None, ())))
-
     def _show_summary(self, got: Drawn) -> None:
         """The labels, choices and cost table of a read (see read_and_draw)."""
         self.user_email = got.email
-        if not got.email:  # not logged in: the login guard sends the visitor away
+        if got.login_needed:  # the caller sends the visitor to the login page
             return
         if got.view is None or got.details is None:
             self.error, self.loaded = got.error, True

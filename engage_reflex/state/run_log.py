@@ -21,11 +21,10 @@ import reflex as rx
 from engage_reflex.db import session_scope
 from engage_reflex.services import downloads, live_log_stream, run_events, run_logs
 from engage_reflex.services.errors import EngageError
-from engage_reflex.state.auth import AuthState, lookup_user
+from engage_reflex.state.auth import AuthState, call_as_user, lookup_user
 from engage_reflex.state.runs import client_connected, read_run_states
 
 log = logging.getLogger(__name__)
-LOGIN_AGAIN = "Please log in again to read this run's log."
 LIVE_QUIET_S = 2.0
 STATUS_CHECK_S = 10.0
 # Keeps the log scrolled to its end while new lines come, unless the planner scrolled up to read.
@@ -35,35 +34,26 @@ if (!seen || e.scrollTop + e.clientHeight >= seen - 40) e.scrollTop = e.scrollHe
 e.dataset.seen = e.scrollHeight; }, 50)"""
 
 
-def _user_id(token: str) -> int:
-    user = lookup_user(token)
-    if user is None:
-        raise EngageError(LOGIN_AGAIN)
-    return user.id
-
-
 def read_log(token: str, run_id: int) -> run_logs.RunLogView:
-    """The dialog's content; EngageError when the user may not see it. Blocking."""
-    user_id = _user_id(token)
-    with session_scope() as session:
-        return run_logs.run_log_view(session=session, user_id=user_id, run_id=int(run_id))
+    """The dialog's content; EngageError when the user (or a visitor, for a public model's run) may
+    not see it. Blocking."""
+    return call_as_user(token, run_logs.run_log_view, {"run_id": int(run_id)})
 
 
 def read_live(token: str, run_id: int) -> run_logs.LiveLogView:
     """The run's live log so far; EngageError when the user may not see it. Blocking."""
-    user_id = _user_id(token)
-    with session_scope() as session:
-        return run_logs.live_log(session=session, user_id=user_id, run_id=int(run_id))
+    return call_as_user(token, run_logs.live_log, {"run_id": int(run_id)})
 
 
 def raw_log_link(token: str, run_id: int) -> str:
-    """A short-lived signed link to the run's full log file; EngageError if there is none. Blocking."""
-    user = lookup_user(token)
-    if user is None:
+    """A short-lived signed link to the run's full log file (user 0 in it: a visitor without a login);
+    EngageError if there is none. Blocking."""
+    user = lookup_user(token) if token else None
+    if token and user is None:
         raise EngageError("Please log in again to download this run's log.")
     with session_scope() as session:
-        run_logs.raw_log_path(session=session, user_id=user.id, run_id=int(run_id))
-    return downloads.artefact_link(run_id=int(run_id), name=run_logs.RAW_LOG_ARTEFACT, user_id=user.id)
+        run_logs.raw_log_path(session=session, user_id=user.id if user else None, run_id=int(run_id))
+    return downloads.artefact_link(run_id=int(run_id), name=run_logs.RAW_LOG_ARTEFACT, user_id=user.id if user else 0)
 
 
 class RunLogState(AuthState):

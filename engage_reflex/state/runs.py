@@ -50,9 +50,10 @@ class RunRow:
     edits_since: str = ""
     notes: str = ""
     reused_from: int = 0  # answered from this run's results (0: solved itself)
+    mine: bool = False  # started by the user looking (they may cancel or delete it; editors may too)
 
 
-def _row(run: RunView) -> RunRow:
+def _row(run: RunView, *, mine: bool) -> RunRow:
     span = run.subset_start if run.subset_start == run.subset_end else f"{run.subset_start} → {run.subset_end}"
     if run.resample:
         span += f", every {run.resample}"
@@ -66,17 +67,19 @@ def _row(run: RunView) -> RunRow:
         span=span, has_results=bool(run.has_results and run.status == "succeeded"),
         active=run.status not in TERMINAL, out_of_date=run.is_out_of_date,
         edits_since=(f"{run.edits_since} edit{'s' if run.edits_since != 1 else ''} since" if run.edits_since else ""),
-        notes=run.notes, reused_from=run.reused_from or 0,
+        notes=run.notes, reused_from=run.reused_from or 0, mine=mine,
     )
 
 
 def fetch_runs(token: str, model_id: int) -> list[RunRow] | None:
-    """The user's runs of this model, newest first; None when the login is gone."""
-    user = lookup_user(token)
-    if user is None:
+    """The runs of this model the user sees, newest first (a visitor without a login: those of a
+    public model); None when the login is gone."""
+    user = lookup_user(token) if token else None
+    if token and user is None:
         return None
     with session_scope() as session:
-        return [_row(r) for r in runs.list_runs(session=session, user_id=user.id, model_id=model_id)]
+        views = runs.list_runs(session=session, user_id=user.id if user else None, model_id=model_id)
+    return [_row(v, mine=user is not None and v.started_by_id == user.id) for v in views]
 
 
 def read_run_states(run_ids: list[int]) -> dict[int, tuple[str, int, str]]:
@@ -286,5 +289,5 @@ def _patched(shown: list[RunRow], changes: dict[int, run_events.RunChange]) -> l
     for row in shown:
         view = changes[row.id].view if row.id in changes else None
         late = view is not None and not row.active and view.status not in TERMINAL
-        rows.append(_row(view) if view is not None and not late else row)
+        rows.append(_row(view, mine=row.mine) if view is not None and not late else row)
     return rows

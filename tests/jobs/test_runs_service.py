@@ -10,6 +10,7 @@ from engage_reflex.services import queue as jobqueue
 from engage_reflex.services import runs
 from engage_reflex.services.errors import EngageError, NotFound
 from engage_reflex.settings import get_settings
+from tests.jobs.conftest import make_user
 
 
 def _start(session, user, scenario, **kw):
@@ -236,16 +237,29 @@ def test_who_sees_which_runs_and_artefacts(session, redis_url, owner, other, sma
     model.is_public = True
     session.add(model)
     session.commit()
+    third = make_user(session, "third@example.org")
     mine = _start(session, owner, scenario)
     theirs = _start(session, other, scenario)
-    # A viewer of a public model sees only their own runs; the owner sees all of them.
-    assert [v.id for v in runs.list_runs(session=session, user_id=other.id, model_id=model.id)] == [theirs.id]
+    # Everyone who may read the model sees its owner's runs (a visitor without a login too); a
+    # run a reader started is theirs (and the editors'), not the other readers'.
+    assert [v.id for v in runs.list_runs(session=session, user_id=other.id, model_id=model.id)] == [theirs.id, mine.id]
+    assert [v.id for v in runs.list_runs(session=session, user_id=third.id, model_id=model.id)] == [mine.id]
+    assert [v.id for v in runs.list_runs(session=session, user_id=None, model_id=model.id)] == [mine.id]
     assert {v.id for v in runs.list_runs(session=session, user_id=owner.id, model_id=model.id)} == {mine.id, theirs.id}
-    with pytest.raises(NotFound):
-        runs.get_run(session=session, user_id=other.id, run_id=mine.id)
-    session.add(Collaborator(model_id=model.id, user_id=other.id, can_edit=True))
+    assert runs.get_run(session=session, user_id=None, run_id=mine.id).id == mine.id
+    for reader in (third.id, None):
+        with pytest.raises(NotFound):
+            runs.get_run(session=session, user_id=reader, run_id=theirs.id)
+    # Private again: the owner's runs are hidden from whoever the model is not shared with.
+    model.is_public = False
+    session.add(model)
     session.commit()
-    assert runs.get_run(session=session, user_id=other.id, run_id=mine.id).id == mine.id
+    for reader in (third.id, None):
+        with pytest.raises(NotFound):
+            runs.get_run(session=session, user_id=reader, run_id=mine.id)
+    session.add(Collaborator(model_id=model.id, user_id=other.id, can_edit=False))
+    session.commit()
+    assert runs.get_run(session=session, user_id=other.id, run_id=mine.id).id == mine.id  # a reviewer
     with pytest.raises(EngageError, match="has no “netcdf” results"):
         runs.run_artefact(session=session, user_id=owner.id, run_id=mine.id, name="netcdf")
 

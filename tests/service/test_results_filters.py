@@ -189,4 +189,12 @@ def test_what_the_results_page_reads_in_its_worker_thread(session, solved_sample
     assert nothing.dispatch_note == "No gas was produced or consumed at N1 in this run; it flowed at X1, X2, X3."
     assert read_and_draw(token, "abc", None, ()).error == "“abc” is not a run number."
     assert "no run" in read_and_draw(token, str(run_id + 99), None, ()).error.lower()
-    assert read_and_draw("not-a-token", str(run_id), None, ()).email == ""
+    assert read_and_draw("not-a-token", str(run_id), None, ()).login_needed  # a login that ended
+    # A visitor without a login: sent to log in for a private model's run, shown a public one's.
+    assert read_and_draw("", str(run_id), None, ()).login_needed
+    run = session.get(Run, run_id)
+    session.get(EnergyModel, run.model_id).is_public = True
+    session.commit()
+    visitor = read_and_draw("", str(run_id), None, ("capacity",))
+    assert not visitor.login_needed and not visitor.error and visitor.email == ""
+    assert visitor.figures["capacity"].data and visitor.view.run.id == run_id

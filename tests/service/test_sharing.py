@@ -151,8 +151,9 @@ def test_readers_of_a_public_model_see_only_its_owner(session, team):
     model.is_public = True
     session.add(model)
     session.commit()
-    for reader in (team["ed"], None):  # a user it is not shared with, and a visitor
-        shown = sharing.get_sharing(session=session, user_id=reader, model_id=team["model"])
-        assert _roles(shown) == {"owner@example.org": "owner"} and not shown.can_manage
+    shown = sharing.get_sharing(session=session, user_id=team["ed"], model_id=team["model"])  # not shared with
+    assert _roles(shown) == {"owner@example.org": "owner"} and not shown.can_manage and shown.is_public
+    shown = sharing.get_sharing(session=session, user_id=None, model_id=team["model"])  # a visitor: no addresses
+    assert [(m.email, m.role) for m in shown.members] == [("", "owner")] and not shown.can_manage
     assert "vera@example.org" in _roles(sharing.get_sharing(session=session, user_id=team["vera"],
                                                            model_id=team["model"]))

@@ -13,6 +13,7 @@ from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.model.archive import ModelExportState
 from engage_reflex.state.model.overview import OverviewState
+from engage_reflex.state.auth import AuthState
 from engage_reflex.state.model.sharing import SharingState
 
 S = OverviewState
@@ -108,6 +109,12 @@ def delete_dialog() -> rx.Component:
 
 
 def actions() -> rx.Component:
+    return rx.cond(AuthState.user_email == "", rx.text(
+        rx.link("Log in", href="/login"), " to make your own copy of this model and run it.", size="2",
+        id="visitor-actions"), member_actions())
+
+
+def member_actions() -> rx.Component:
     return rx.hstack(
         rx.link(rx.button(rx.icon("play", size=16), "Run a scenario", size="2"), href=area_href("/runs")),
         rx.button(rx.icon("copy", size=16), "Make a copy", size="2", variant="soft", on_click=S.copy_model),
@@ -134,8 +141,8 @@ def model_overview_page() -> rx.Component:
                                       padding_y="0.5em", id="model-counts"),
                             actions(),
                             icon="info"),
-                    check_model_section(),
-                    export_section(),
+                    # Checking and exporting start jobs: for people with a login.
+                    rx.cond(AuthState.user_email != "", rx.fragment(check_model_section(), export_section())),
                     section("Recent activity",
                             rx.cond(OverviewState.recent_activity.length() > 0,
                                     rx.vstack(rx.foreach(OverviewState.recent_activity, activity_item), spacing="2",

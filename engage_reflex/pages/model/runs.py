@@ -4,6 +4,8 @@ list of runs."""
 import reflex as rx
 
 from engage_reflex.components.editor import editor_page
+from engage_reflex.state.auth import AuthState
+from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.components.feedback import empty_state, error_callout, status_badge
 from engage_reflex.components.layout import loading, section
 from engage_reflex.components.run_log import run_log_button, run_log_dialog
@@ -231,23 +233,24 @@ def run_row(run: RunRow) -> rx.Component:
                 run.has_results,
                 rx.link(rx.button(rx.icon("chart-column", size=14), "Results", size="1", variant="soft"),
                         href="/runs/" + run.id.to_string(), class_name="results-link"),
-                rx.cond(run.active, rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
-                                              on_click=RunsState.cancel(run.id), class_name="cancel-run")),
+                rx.cond(run.active & (run.mine | ModelEditorState.can_edit),
+                        rx.button("Cancel", size="1", variant="ghost", color_scheme="red",
+                                  on_click=RunsState.cancel(run.id), class_name="cancel-run")),
             ),
-            rx.cond((run.reused_from > 0) & ~run.active,
+            rx.cond((run.reused_from > 0) & ~run.active & (AuthState.user_email != ""),
                     rx.button("Solve again anyway", size="1", variant="ghost", on_click=RunsState.solve_again(run.id),
                               class_name="solve-again",
                               custom_attrs={"aria-label": "Solve run #" + run.id.to_string() + " again anyway"})),
-            rx.cond(run.out_of_date & ~run.active,
+            rx.cond(run.out_of_date & ~run.active & (AuthState.user_email != ""),
                     rx.button(rx.icon("refresh-cw", size=14), "Rerun with current inputs", size="1", variant="soft",
                               on_click=RunsState.rerun(run.id), class_name="rerun",
                               custom_attrs={"aria-label": "Rerun run #" + run.id.to_string() +
                                             " with current inputs"})),
             run_log_button(run.id),
-            rx.cond(~run.active, rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="ghost",
-                                                color_scheme="red", on_click=RunsState.ask_delete(run.id),
-                                                class_name="delete-run",
-                                                custom_attrs={"aria-label": "Delete run #" + run.id.to_string()})),
+            rx.cond(~run.active & (run.mine | ModelEditorState.can_edit),
+                    rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="ghost", color_scheme="red",
+                                   on_click=RunsState.ask_delete(run.id), class_name="delete-run",
+                                   custom_attrs={"aria-label": "Delete run #" + run.id.to_string()})),
             align="center", spacing="3", justify="end",
         )),
         class_name="run-row", custom_attrs={"data-run-id": run.id, "data-status": run.status},
@@ -294,6 +297,12 @@ def runs_list() -> rx.Component:
     )
 
 
+def visitor_note() -> rx.Component:
+    return rx.callout.root(rx.callout.icon(rx.icon("log-in")), rx.callout.text(
+        "These are the runs of this public model; open one to read its results. ", rx.link("Log in", href="/login"),
+        " to run the model yourself."), color_scheme="gray", size="1", width="100%", id="visitor-runs-note")
+
+
 @editor_page("runs", "Runs", on_load=[RunFormState.load, RunsState.load, RunCheckState.check,
                                              RunEstimateState.refresh])
 def model_runs_page() -> rx.Component:
@@ -302,7 +311,8 @@ def model_runs_page() -> rx.Component:
         rx.cond(
             RunFormState.error != "",
             error_callout(RunFormState.error, id="runs-error"),
-            rx.vstack(run_form(), runs_list(), spacing="4", width="100%", min_width="0"),
+            rx.vstack(rx.cond(AuthState.user_email != "", run_form(), visitor_note()), runs_list(), spacing="4",
+                      width="100%", min_width="0"),
         ),
         loading("Loading the runs…"),
     )

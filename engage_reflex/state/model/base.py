@@ -47,14 +47,15 @@ class ModelEditorState(AuthState):
 
     @rx.event
     async def load_header(self):
-        """First on_load handler of every editor page (after the login guard)."""
+        """First on_load handler of every editor page (after AuthState.identify): visitors read public
+        models; for anything else they are sent to the login page."""
         self.header_error = ""
         try:
             model_id = self._current_model_id()
             header = await self._call(models.get_model_header, model_id=model_id)
-        except LoginRequired:
+        except LoginRequired:  # a visitor asked for a model that is not public: a login may show it
             self.header_loaded = False
-            return
+            return self._to_login()
         except EngageError as exc:
             self.header_error, self.header_loaded, self.can_edit = exc.message, True, False
             return

@@ -10,7 +10,7 @@ import reflex as rx
 
 from engage_reflex.schemas import LocationView, ScenarioView, TechView
 from engage_reflex.services import models, runs
-from engage_reflex.services.errors import EngageError
+from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.services.names import plural
 from engage_reflex.state.auth import LOGIN_ROUTE, call_as_user
 from engage_reflex.state.model.base import ModelEditorState
@@ -45,20 +45,21 @@ class RunFormState(ModelEditorState):
     @rx.event
     async def load(self):
         self.loaded, self.error = False, ""
-        user = await self._current_user_async()
-        if user is None:
-            return
         try:
             model_id = self._current_model_id()
             detail = await rx.run_in_thread(functools.partial(call_as_user, self.auth_token, models.get_model_detail,
                                                               {"model_id": model_id}))
+        except LoginRequired:  # the header load sends the visitor to the login page
+            return
         except EngageError as exc:
             self.error, self.loaded = exc.message, True
             return
         self.time_start, self.time_end = detail.time_start, detail.time_end
         self.scenarios, self.technologies, self.locations = detail.scenarios, detail.technologies, detail.locations
         names = [s.name for s in detail.scenarios]
-        self.scenario = "base" if "base" in names else (names[0] if names else "")
+        # A visitor without a login sees the runs but cannot start one: no scenario is chosen, so
+        # nothing is checked or estimated for them.
+        self.scenario = "" if not self.user_email else "base" if "base" in names else (names[0] if names else "")
         self.solver, self.resample = "highs", NO_RESAMPLING
         # Dates the planner chose for this model stay when they come back to the page (or typed them
         # while it was loading); a new model, or dates outside its data, get the default period.

@@ -27,6 +27,7 @@ class MemberRow:
 class SharingState(ModelEditorState):
     members: list[MemberRow] = []
     can_manage: bool = False
+    is_public: bool = False
     share_error: str = ""
     transfer_email: str = ""  # the member the owner is about to hand the model to ("" = dialog closed)
 
@@ -40,7 +41,8 @@ class SharingState(ModelEditorState):
         self.members = [MemberRow(email=m.email, name=m.name, role=m.role, pending=m.pending, is_me=m.email == me,
                                   label=ROLE_LABELS.get(m.role, m.role) + (" (invited)" if m.pending else ""))
                         for m in view.members]
-        self.can_manage = view.can_manage
+        self.can_manage, self.is_public = view.can_manage, view.is_public
+        self.model_is_public = view.is_public  # the header's badge
 
     @rx.event
     async def load_sharing(self):
@@ -70,6 +72,16 @@ class SharingState(ModelEditorState):
                                  "register with that address." if invited else
                                  f"Shared with {email.lower()} ({words})."),
                 rx.call_script("document.getElementById('share-form').reset()")]
+
+    @rx.event
+    async def set_public(self, public: bool):
+        view, toast = await self._edit(
+            sharing.set_public, model_id=self.loaded_model_id, public=bool(public),
+            success="Public now: anyone can read this model, its runs and results, without logging in." if public
+            else "Private again: only the people it is shared with can open it.")
+        if view is not None:
+            self._show(view)
+        return toast
 
     @rx.event
     async def set_rights(self, email: str, role: str):
