@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import signal
 import stat
@@ -37,6 +36,7 @@ from engage_reflex.services import downloads, users
 from engage_reflex.services.errors import EngageError
 from engage_reflex.settings import DEV_SECRET, ensure_secret, get_settings
 from engage_reflex.state.auth import HOME_ROUTE, safe_next
+from tests.backend import EventSocket, running_backend
 from tests.conftest import REDIS_TEST_URL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -421,53 +421,6 @@ def test_no_link_is_signed_or_accepted_with_the_development_secret(download_worl
 
 # --- the login form in the running web app (its websocket, no browser) ---------------------------
 
-class _EventSocket:
-    """The browser's side of Reflex's event websocket (engine.io + socket.io text frames)."""
-
-    NAMESPACE = "/_event"
-
-    def __init__(self, port: int, client_token: str):
-        import simple_websocket
-
-        self.ws = simple_websocket.Client.connect(
-            f"ws://127.0.0.1:{port}{self.NAMESPACE}/?EIO=4&transport=websocket&token={client_token}")
-        assert self.ws.receive(timeout=30).startswith("0")  # engine.io open
-        self.ws.send(f"40{self.NAMESPACE},")
-        assert self.ws.receive(timeout=30).startswith(f"40{self.NAMESPACE},")
-
-    def emit(self, handler: str, payload: dict, path: str, query: dict[str, str] | None = None) -> None:
-        as_path = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-        event = {"name": handler, "payload": payload,
-                 "router_data": {"pathname": path, "asPath": as_path, "query": query or {}}}
-        self.ws.send(f"42{self.NAMESPACE}," + json.dumps(["event", event]))
-
-    def updates_until(self, done, timeout: float = 60) -> list[dict]:
-        """The updates (deltas and events) received until `done(update)` is true."""
-        seen, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            frame = self.ws.receive(timeout=1)
-            if frame == "2":  # engine.io ping
-                self.ws.send("3")
-            elif frame and frame.startswith(f"42{self.NAMESPACE},"):
-                name, update = json.loads(frame[len(self.NAMESPACE) + 3:])
-                if name == "event":
-                    seen.append(update)
-                    if done(update):
-                        return seen
-        pytest.fail(f"no final update within {timeout} s; got {seen}")
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_login_form_checks_off_the_event_loop_and_limits_by_client_address(tmp_path):
     """A real backend (`reflex run --backend-only`) and its websocket, as the browser uses them:
     the right password logs in and follows only a same-site `next`; the form shows busy, a wrong
@@ -485,11 +438,6 @@ def test_the_login_form_checks_off_the_event_loop_and_limits_by_client_address(t
                 "with session_scope() as s: users.register(session=s, email='ada@example.org', "
                 "password='correct horse')")
     assert _run([sys.executable, "-c", register], env).returncode == 0
-    port = _free_port()
-    log = open(tmp_path / "backend.log", "w")
-    proc = subprocess.Popen([str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
-                             "--backend-port", str(port), "--loglevel", "warning"],
-                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     from engage_reflex.state.auth import AuthState
 
     AUTH_STATE = AuthState.get_full_name()
@@ -499,18 +447,8 @@ def test_the_login_form_checks_off_the_event_loop_and_limits_by_client_address(t
     def form_result(update: dict) -> bool:  # the handler's last state change: busy off again
         return update.get("delta", {}).get(login_state, {}).get("busy_rx_state_") is False
 
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                socket_ = _EventSocket(port, f"client-{uuid.uuid4().hex}")  # a new tab: no state kept in Redis
-                break
-            except Exception as exc:  # not listening yet, or the handshake not answered yet
-                if proc.poll() is not None or time.monotonic() - started > 300:
-                    pytest.fail(f"the backend did not answer on port {port} within "
-                                f"{time.monotonic() - started:.0f} s (exit {proc.poll()}, last: {exc!r}):\n"
-                                f"{(tmp_path / 'backend.log').read_text()[-3000:]}")
-                time.sleep(1)
+    with running_backend(env, tmp_path / "backend.log") as port:
+        socket_ = EventSocket(port, f"client-{uuid.uuid4().hex}")  # a new tab: no state kept in Redis
         for next_path, followed in [("/models/7", "/models/7"), ("/\\evil.example", HOME_ROUTE)]:
             socket_.emit(submit, {"form": {"email": "ada@example.org", "password": "correct horse"}}, "/login",
                          {"next": next_path})
@@ -538,11 +476,3 @@ def test_the_login_form_checks_off_the_event_loop_and_limits_by_client_address(t
             addresses = conn.execute(sa.text("SELECT DISTINCT client_ip FROM login_failures")).scalars().all()
         engine.dispose()
         assert addresses == ["127.0.0.1"]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
