@@ -51,7 +51,32 @@ def editor_menu(active: str) -> rx.Component:
                      border_bottom=f"1px solid {rx.color('gray', 5)}", padding_bottom="0.4em", width="100%")
 
 
+def snapshot_banner() -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("camera")),
+        rx.callout.text(
+            rx.text("Snapshot. ", weight="bold", as_="span"),
+            "It keeps ",
+            rx.cond(ModelEditorState.snapshot_of_id > 0,
+                    rx.link(ModelEditorState.snapshot_of_name,
+                            href="/models/" + ModelEditorState.snapshot_of_id.to_string()),
+                    "its model"),
+            " as it was, with its runs' results: nothing in it can be changed or run. "
+            "Make a copy of it (Overview) to work from it.",
+        ),
+        color_scheme="blue", size="1", width="100%", id="snapshot-banner", role="note",
+    )
+
+
 def view_only_banner() -> rx.Component:
+    return rx.cond(
+        ModelEditorState.is_snapshot,
+        snapshot_banner(),
+        view_only_notice(),
+    )
+
+
+def view_only_notice() -> rx.Component:
     return rx.cond(
         ~ModelEditorState.can_edit,
         rx.callout.root(

@@ -1,6 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
-from engage_reflex.models.activity import ActivityLog, Comment
+from engage_reflex.models.activity import ActivityLog, Comment, ModelRead
 from engage_reflex.models.energy_model import (
     BaseTech,
     Carrier,
@@ -28,7 +28,7 @@ from engage_reflex.models.users import AccountLink, LoginSession, User
 
 __all__ = [
     "AccountLink", "ActivityLog", "BaseTech", "Carrier", "Collaborator", "Comment", "EnergyModel", "Invitation", "Link",
-    "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "Node",
+    "LinkParameter", "Location", "LoginSession", "ModelFile", "ModelParameter", "ModelRead", "Node",
     "NodeParameter", "Run", "RunStatus", "Scenario", "ScenarioConstraint", "ScenarioLink", "ScenarioNode", "Solver",
     "TERMINAL_STATUSES", "TechParameter", "Technology", "TechnologyCarrier", "Timeseries",
     "Upload", "UploadStatus", "User",

@@ -32,3 +32,14 @@ class Comment(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     body: str = text_field()
     created_at: datetime = created_at_field()
+
+
+class ModelRead(SQLModel, table=True):
+    """When a person last read a model's activity and comments: what came after is new to them
+    (the count on the model's card in My models)."""
+
+    __tablename__ = "model_reads"
+
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True)
+    model_id: int = Field(foreign_key="energy_models.id", ondelete="CASCADE", primary_key=True, index=True)
+    seen_at: datetime = created_at_field()

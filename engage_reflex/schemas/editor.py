@@ -19,10 +19,13 @@ class ModelHeader:
     owner_email: str
     role: str  # "owner" | "editor" | "viewer"
     updated_at: str  # ISO, UTC
+    snapshot_of_id: int = 0  # a snapshot: the model it was taken of (0: not a snapshot, or that model is gone)
+    snapshot_of_name: str = ""
+    is_snapshot: bool = False
 
     @property
     def can_edit(self) -> bool:
-        return self.role in ("owner", "editor")
+        return self.role in ("owner", "editor") and not self.is_snapshot
 
 
 @dataclasses.dataclass(frozen=True)

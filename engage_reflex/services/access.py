@@ -23,8 +23,14 @@ def _model_or_404(session: Session, model_id: int) -> EnergyModel:
     return model
 
 
+def _snapshot_source(session: Session, model: EnergyModel) -> EnergyModel | None:
+    """The model a snapshot was taken of (None for other models, or once the source is gone)."""
+    return session.get(EnergyModel, model.snapshot_of_id) if model.snapshot_of_id is not None else None
+
+
 def can_edit(*, session: Session, user_id: int | None, model: EnergyModel) -> bool:
-    if user_id is None:
+    """Whether the user may change the model. Nobody changes a snapshot: it stays as it was taken."""
+    if user_id is None or model.snapshot_of_id is not None:
         return False
     if model.owner_id == user_id:
         return True
@@ -35,8 +41,12 @@ def can_edit(*, session: Session, user_id: int | None, model: EnergyModel) -> bo
 
 
 def can_view(*, session: Session, user_id: int | None, model: EnergyModel) -> bool:
+    """Owner, collaborators, everyone for a public model; a snapshot is seen by whoever sees its model."""
     if model.is_public or (user_id is not None and model.owner_id == user_id):
         return True
+    source = _snapshot_source(session, model)
+    if source is not None:
+        return can_view(session=session, user_id=user_id, model=source)
     if user_id is None:
         return False
     collab = session.exec(
@@ -55,6 +65,9 @@ def require_view(*, session: Session, user_id: int | None, model_id: int) -> Ene
 
 def require_edit(*, session: Session, user_id: int | None, model_id: int) -> EnergyModel:
     model = require_view(session=session, user_id=user_id, model_id=model_id)
+    if model.snapshot_of_id is not None:
+        raise PermissionDenied(f"“{model.name}” is a snapshot: it stays as it was taken. "
+                               "Make a copy of it to change it.")
     if not can_edit(session=session, user_id=user_id, model=model):
         raise PermissionDenied(
             f"You can view “{model.name}” but not change it. Ask its owner for edit rights, "
@@ -74,4 +87,7 @@ def role_of(*, session: Session, user_id: int | None, model: EnergyModel) -> str
         ).first()
     if collab is not None:
         return "editor" if collab.can_edit else "viewer"
-    return "viewer" if model.is_public else None
+    if model.is_public:
+        return "viewer"
+    source = _snapshot_source(session, model)  # a snapshot is read by whoever reads its model
+    return "viewer" if source is not None and can_view(session=session, user_id=user_id, model=source) else None

@@ -72,7 +72,8 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
     rows = session.exec(
         select(EnergyModel, User)
         .join(User, User.id == EnergyModel.owner_id)
-        .where(or_(EnergyModel.owner_id == user_id, EnergyModel.is_public, EnergyModel.id.in_(shared)))
+        .where(or_(EnergyModel.owner_id == user_id, EnergyModel.is_public, EnergyModel.id.in_(shared)),
+               EnergyModel.snapshot_of_id.is_(None))  # snapshots are listed on their model's page
     ).all()
     ids = [model.id for model, _ in rows]
     locations = _counts(session, Location, ids)
@@ -156,6 +157,8 @@ def get_model_header(*, session: Session, user_id: int | None, model_id: int) ->
         is_public=model.is_public,
         owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
         role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=_iso(model.updated_at),
+        is_snapshot=model.snapshot_of_id is not None, snapshot_of_id=model.snapshot_of_id or 0,
+        snapshot_of_name=source.name if (source := session.get(EnergyModel, model.snapshot_of_id or 0)) else "",
     )
 
 
@@ -372,7 +375,7 @@ COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
 ]
 # Who may see or what happened to the source is not part of the model: a copy starts with
 # no collaborators, runs, activity, comments or uploads of its own.
-NOT_COPIED = {"collaborators", "invitations", "runs", "activity_log", "comments", "uploads"}
+NOT_COPIED = {"collaborators", "invitations", "runs", "activity_log", "comments", "uploads", "model_reads"}
 
 
 def _copy_table(session: Session, table_name: str, where, remap: dict[str, str], source_id: int,
@@ -487,13 +490,17 @@ def delete_model(*, session: Session, user_id: int, model_id: int) -> DeletedMod
     if model.owner_id != user_id:
         raise PermissionDenied(f"Only the owner can delete “{model.name}”. "
                                "You can make your own copy and delete that instead.")
-    folders = run_folders(session, model.id) + _upload_folders(session, model.id)
+    # Its snapshots go with it (they are frozen views of it, not models of their own).
+    snapshots = session.exec(select(EnergyModel.id).where(EnergyModel.snapshot_of_id == model.id)).all()
+    doomed = [*snapshots, model.id]
+    folders = run_folders(session, doomed) + [f for m in doomed for f in _upload_folders(session, m)]
     plan = dict((name, where) for name, where, _ in COPY_PLAN)
-    for table_name in _DELETE_ORDER:
-        table = _T[table_name]
-        session.execute(delete(table).where(plan[table_name](model.id)))
-    # The rest goes with the model row (ON DELETE CASCADE on every table that refers to it).
-    session.execute(delete(EnergyModel.__table__).where(EnergyModel.__table__.c.id == model.id))
+    for doomed_id in doomed:
+        for table_name in _DELETE_ORDER:
+            table = _T[table_name]
+            session.execute(delete(table).where(plan[table_name](doomed_id)))
+        # The rest goes with the model row (ON DELETE CASCADE on every table that refers to it).
+        session.execute(delete(EnergyModel.__table__).where(EnergyModel.__table__.c.id == doomed_id))
     session.flush()
     session.expunge(model)
     return DeletedModel(id=model_id, name=model.name, run_folders=tuple(folders))
@@ -509,19 +516,22 @@ def _scenario_view(scenario: Scenario) -> ScenarioView:
                         resample=str(settings.get(RESAMPLE) or ""))
 
 
-def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
+def run_folders(session: Session, model_id: int | list[int], scenario_id: int | None = None,
                 run_id: int | None = None) -> list[str]:
-    """The run files store's key prefixes ("runs/12") holding the runs of the model, of one of its
-    scenarios, or one run (work files and results)."""
+    """The run files store's key prefixes ("runs/12") holding the runs of the model (or models), of
+    one of its scenarios, or one run (work files and results). A folder another run still names
+    (a snapshot's copy of the run shares its results) is left out."""
     from engage_reflex.services import storage
 
     folders: list[str] = []
-    stmt = select(Run.id, Run.artefact_dir).where(Run.model_id == model_id)
+    model_ids = model_id if isinstance(model_id, list) else [model_id]
+    stmt = select(Run.id, Run.artefact_dir).where(Run.model_id.in_(model_ids))
     if scenario_id is not None:
         stmt = stmt.where(Run.scenario_id == scenario_id)
     if run_id is not None:
         stmt = stmt.where(Run.id == run_id)
-    for run_id, artefact_dir in session.exec(stmt):
+    chosen = session.exec(stmt).all()
+    for run_id, artefact_dir in chosen:
         prefix = storage.run_prefix(run_id)
         candidates = [prefix]
         try:
@@ -530,7 +540,11 @@ def run_folders(session: Session, model_id: int, scenario_id: int | None = None,
         except EngageError:  # not a key of the store (an old absolute path): nothing of ours to remove
             pass
         folders += [c for c in candidates if c not in folders]
-    return folders
+    if not folders:
+        return folders
+    kept = session.exec(select(Run.artefact_dir).where(Run.id.not_in([r for r, _ in chosen]),
+                                                       Run.artefact_dir != "")).all()
+    return [f for f in folders if not any(d == f or d.startswith(f + "/") for d in kept)]
 
 
 def _upload_folders(session: Session, model_id: int) -> list[str]:

@@ -209,7 +209,10 @@ def start_run(*, session: Session, user_id: int, scenario_id: int, solver, subse
     scenario = session.get(Scenario, scenario_id)
     if scenario is None:
         raise NotFound(f"There is no scenario with id {scenario_id}.")
-    require_view(session=session, user_id=user_id, model_id=scenario.model_id)
+    model = require_view(session=session, user_id=user_id, model_id=scenario.model_id)
+    if model.snapshot_of_id is not None:
+        raise EngageError(f"“{model.name}” is a snapshot: its runs are kept as they were. Run its model, "
+                          "or make a copy of the snapshot and run that.")
     chosen_solver = _parse_solver(solver)
     start, end = _validate_period(session, user_id, scenario.id, subset_start, subset_end)
     chosen_resample = parse_resample(resample)
@@ -286,6 +289,15 @@ def _editor_ids(session: Session, model: EnergyModel) -> set[int]:
     return {model.owner_id, *editors}
 
 
+def visible_runs(session: Session, user_id: int | None, model: EnergyModel):
+    """The statement selecting the runs of `model` this user sees (the rule of _may_see), logs deferred
+    (they can be long); for a user who may view the model."""
+    stmt = select(Run).options(defer(Run.log)).where(Run.model_id == model.id)
+    if not can_edit(session=session, user_id=user_id, model=model):
+        stmt = stmt.where(Run.user_id.in_(_editor_ids(session, model) | ({user_id} if user_id else set())))
+    return stmt
+
+
 def _may_see(session: Session, user_id: int | None, run: Run, model: EnergyModel) -> bool:
     """Everyone who may view the model sees the runs of its owner and editors (a reviewer, a visitor
     of a public model); a run someone with view rights started is theirs, and the editors'."""
@@ -298,6 +310,8 @@ def _changeable_run(session: Session, user_id: int | None, run_id: int) -> Run:
     """A run this user may cancel or delete: one they started, or any run of a model they may edit."""
     run = _get_visible_run(session, user_id, run_id)
     model = session.get(EnergyModel, run.model_id)
+    if model.snapshot_of_id is not None:
+        raise PermissionDenied(f"Run #{run.id} is kept with the snapshot “{model.name}”, as it was.")
     if (user_id is None or run.user_id != user_id) and not can_edit(session=session, user_id=user_id, model=model):
         raise PermissionDenied(f"Run #{run.id} was started by someone else: only they and the people who may edit "
                                "the model can cancel or delete it.")
@@ -321,10 +335,7 @@ def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
 def list_runs(*, session: Session, user_id: int | None, model_id: int) -> list[RunView]:
     """The runs of a model this user may see, newest first (stale ones reconciled first)."""
     model = require_view(session=session, user_id=user_id, model_id=model_id)
-    stmt = select(Run).options(defer(Run.log)).where(Run.model_id == model_id)  # logs can be long
-    if not can_edit(session=session, user_id=user_id, model=model):
-        stmt = stmt.where(Run.user_id.in_(_editor_ids(session, model) | ({user_id} if user_id else set())))
-    stmt = stmt.order_by(Run.created_at.desc(), Run.id.desc())
+    stmt = visible_runs(session, user_id, model).order_by(Run.created_at.desc(), Run.id.desc())
     runs = session.exec(stmt).all()
     active = [r.id for r in runs if RunStatus(r.status) in ACTIVE_STATUSES]
     if active and reconcile_stale_runs(session=session, run_ids=active):

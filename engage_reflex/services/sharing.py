@@ -57,6 +57,9 @@ def _owned(session: Session, user_id: int | None, model_id: int) -> EnergyModel:
     model = require_view(session=session, user_id=user_id, model_id=model_id)
     if model.owner_id != user_id:
         raise PermissionDenied(f"Only the owner of “{model.name}” can change who may open it.")
+    if model.snapshot_of_id is not None:
+        raise PermissionDenied(f"“{model.name}” is a snapshot: whoever may open its model may open it. "
+                               "Share the model itself.")
     return model
 
 
@@ -223,15 +226,18 @@ def transfer_ownership(*, session: Session, user_id: int | None, model_id: int, 
     if collaborator is None:
         raise EngageError(f"Share “{model.name}” with {email} first: the new owner must be someone it is "
                           "shared with, with an account.")
-    clash = session.exec(select(EnergyModel.id).where(EnergyModel.owner_id == person.id,
-                                                      EnergyModel.name == model.name)).first()
-    if clash is not None:
-        raise EngageError(f"{email} already owns a model called “{model.name}”. Rename this one first.")
+    snapshots = session.exec(select(EnergyModel).where(EnergyModel.snapshot_of_id == model.id)).all()
+    for name in [model.name, *(s.name for s in snapshots)]:  # its snapshots go with it
+        clash = session.exec(select(EnergyModel.id).where(EnergyModel.owner_id == person.id,
+                                                          EnergyModel.name == name)).first()
+        if clash is not None:
+            raise EngageError(f"{email} already owns a model called “{name}”. Rename theirs or this one first.")
     old_owner = model.owner_id
     session.delete(collaborator)
     session.flush()
-    model.owner_id = person.id
-    session.add(model)
+    for owned in (model, *snapshots):
+        owned.owner_id = person.id
+        session.add(owned)
     session.add(Collaborator(model_id=model.id, user_id=old_owner, can_edit=True))
     _log(session, model, user_id, "Owner changed", f"{email} owns it now; the previous owner can edit it")
     session.commit()

@@ -5,8 +5,8 @@ The handlers are enumerated from Reflex's state tree, so a new handler is swept 
 here. Each is called over the backend's own websocket, as a browser tab would call it, twice:
 by a visitor without a login and by a logged-in stranger (a user the owner's models are not
 shared with). The tab is on the page of the owner's private model (its run, technology, node and
-upload in the route and in every id the tab could forge with `setvar`), then on the owner's public
-model. Arguments are filled from each handler's signature with the ids and names of the owner's
+upload in the route and in every id the tab could forge with `setvar`), then of a snapshot of it,
+then of the owner's public model. Arguments are filled from each handler's signature with the ids and names of the owner's
 things. Afterwards no row of the database is changed or deleted; new rows are only ever the
 stranger's own (a copy of the public model, a run of it); a visitor adds none. The HTTP routes
 (downloads, exports, the job dashboard, uploads) are called the same way.
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from engage_reflex.models import (Carrier, Link, Location, Node, Run, RunStatus, Scenario, Technology, Timeseries,
                                   Upload, UploadStatus)
-from engage_reflex.services import calliope_io, downloads, sharing, users
+from engage_reflex.services import calliope_io, downloads, sharing, snapshots, users
 from tests.backend import PROJECT_ROOT, EventSocket, running_backend
 
 PASSWORD = "a-long-password"
@@ -100,8 +100,8 @@ def world(db_url, redis_url, session, calliope_examples_dir, tmp_path):
     ids = {"owner": owner.id, "stranger": stranger.id, "models": {}}
     for model_id in (private, public):
         scenario = session.query(Scenario).filter(Scenario.model_id == model_id).first()
-        run = Run(model_id=model_id, scenario_id=scenario.id, user_id=owner.id, status=RunStatus.failed,
-                  message="stopped", log="calliope: infeasible")
+        run = Run(model_id=model_id, scenario_id=scenario.id, user_id=owner.id, status=RunStatus.succeeded,
+                  message="solved", log="calliope: optimal", objective=1.0)
         upload = Upload(model_id=model_id, user_id=owner.id, filename="demand.csv", status=UploadStatus.failed,
                         message="not a table")
         session.add_all([run, upload])
@@ -113,7 +113,15 @@ def world(db_url, redis_url, session, calliope_examples_dir, tmp_path):
             "link": first(Link).id, "series": first(Timeseries).id, "carrier": first(Carrier).id,
             "tech_name": first(Technology).name, "carrier_name": first(Carrier).name,
         }
-    ids["private"], ids["public"] = private, public
+    # A snapshot of the private model (it keeps the model's run): read by whoever reads the model.
+    snapshot = snapshots.create_snapshot(session=session, user_id=owner.id, model_id=private).id
+    session.commit()
+    first = lambda table: session.query(table).filter(table.model_id == snapshot).first()  # noqa: E731
+    ids["models"][snapshot] = {
+        **ids["models"][private], "model": snapshot, "run": first(Run).id, "scenario": first(Scenario).id,
+        "tech": first(Technology).id, "node": first(Node).id, "location": first(Location).id,
+        "link": first(Link).id, "series": first(Timeseries).id, "carrier": first(Carrier).id}
+    ids["private"], ids["public"], ids["snapshot"] = private, public, snapshot
     ids["stranger_token"] = users.login(session=session, email=stranger.email, password=PASSWORD)
     session.commit()
     return ids
@@ -276,7 +284,7 @@ def test_no_event_or_route_lets_anyone_without_rights_change_anything(world, db_
     counts = {}
     with running_backend(env, tmp_path / "backend.log") as port:
         for who in ("visitor", "stranger"):
-            for model_id in (world["private"], world["public"]):
+            for model_id in (world["private"], world["snapshot"], world["public"]):
                 ids = world["models"][model_id]
                 tab = f"sweep-{who}-{uuid.uuid4().hex}"
                 socket_ = EventSocket(port, tab)

@@ -7,6 +7,7 @@ from engage_reflex.components.check_panel import check_model_section
 from engage_reflex.components.editor import area_href, editor_page
 from engage_reflex.components.feedback import empty_state, error_callout, swatch
 from engage_reflex.components.sharing import sharing_section
+from engage_reflex.components.snapshots import snapshots_section
 from engage_reflex.components.layout import loading, section
 from engage_reflex.schemas import LocationView, TechView
 from engage_reflex.schemas.editor import ActivityView
@@ -15,6 +16,7 @@ from engage_reflex.state.model.archive import ModelExportState
 from engage_reflex.state.model.overview import OverviewState
 from engage_reflex.state.auth import AuthState
 from engage_reflex.state.model.sharing import SharingState
+from engage_reflex.state.model.snapshots import SnapshotsState
 
 S = OverviewState
 
@@ -97,7 +99,8 @@ def delete_dialog() -> rx.Component:
             rx.alert_dialog.title("Delete “", ModelEditorState.model_name, "”?"),
             rx.alert_dialog.description(
                 "The model goes with everything in it: its locations, technologies, nodes, links, scenarios "
-                "and timeseries, and all its runs and their results. This cannot be undone.", size="2"),
+                "and timeseries, all its runs and their results, and its snapshots. This cannot be undone.",
+                size="2"),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(rx.button("Delete model", color_scheme="red", on_click=S.delete_model)),
@@ -116,7 +119,8 @@ def actions() -> rx.Component:
 
 def member_actions() -> rx.Component:
     return rx.hstack(
-        rx.link(rx.button(rx.icon("play", size=16), "Run a scenario", size="2"), href=area_href("/runs")),
+        rx.cond(~ModelEditorState.is_snapshot,
+                rx.link(rx.button(rx.icon("play", size=16), "Run a scenario", size="2"), href=area_href("/runs"))),
         rx.button(rx.icon("copy", size=16), "Make a copy", size="2", variant="soft", on_click=S.copy_model),
         rx.cond(S.is_owner,
                 rx.button(rx.icon("trash-2", size=16), "Delete model", size="2", variant="soft", color_scheme="red",
@@ -126,7 +130,7 @@ def member_actions() -> rx.Component:
 
 
 @editor_page("overview", "Model", on_load=[OverviewState.load_overview, ModelExportState.load_export,
-                                           SharingState.load_sharing])
+                                           SharingState.load_sharing, SnapshotsState.load_snapshots])
 def model_overview_page() -> rx.Component:
     return rx.cond(
         OverviewState.overview_loaded,
@@ -155,6 +159,7 @@ def model_overview_page() -> rx.Component:
                 ),
                 rx.vstack(
                     sharing_section(),
+                    snapshots_section(),
                     section("Technologies",
                             rx.cond(S.technologies.length() > 0, rx.foreach(S.technologies, tech_item),
                                     rx.text("None yet.", size="2", color=rx.color("gray", 11))),

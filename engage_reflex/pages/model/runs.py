@@ -297,6 +297,13 @@ def runs_list() -> rx.Component:
     )
 
 
+def snapshot_runs_note() -> rx.Component:
+    return rx.callout.root(rx.callout.icon(rx.icon("camera")), rx.callout.text(
+        "The runs kept with this snapshot, with their results. A snapshot is not run again: run its model, or "
+        "make a copy of the snapshot and run that."), color_scheme="gray", size="1", width="100%",
+        id="snapshot-runs-note")
+
+
 def visitor_note() -> rx.Component:
     return rx.callout.root(rx.callout.icon(rx.icon("log-in")), rx.callout.text(
         "These are the runs of this public model; open one to read its results. ", rx.link("Log in", href="/login"),
@@ -311,8 +318,9 @@ def model_runs_page() -> rx.Component:
         rx.cond(
             RunFormState.error != "",
             error_callout(RunFormState.error, id="runs-error"),
-            rx.vstack(rx.cond(AuthState.user_email != "", run_form(), visitor_note()), runs_list(), spacing="4",
-                      width="100%", min_width="0"),
+            rx.vstack(rx.cond(ModelEditorState.is_snapshot, snapshot_runs_note(),
+                              rx.cond(AuthState.user_email != "", run_form(), visitor_note())),
+                      runs_list(), spacing="4", width="100%", min_width="0"),
         ),
         loading("Loading the runs…"),
     )

@@ -37,6 +37,10 @@ class ModelEditorState(AuthState):
     model_owner_email: str = ""
     role: str = ""
     can_edit: bool = False
+    # A snapshot: the model it was taken of (0 when this is no snapshot, or that model is gone).
+    is_snapshot: bool = False
+    snapshot_of_id: int = 0
+    snapshot_of_name: str = ""
 
     @rx.var
     def role_label(self) -> str:
@@ -63,6 +67,8 @@ class ModelEditorState(AuthState):
         self.model_name, self.model_description = header.name, header.description
         self.model_time_zone, self.model_is_public = header.time_zone, header.is_public
         self.model_owner_email, self.role, self.can_edit = header.owner_email, header.role, header.can_edit
+        self.is_snapshot, self.snapshot_of_id = header.is_snapshot, header.snapshot_of_id
+        self.snapshot_of_name = header.snapshot_of_name
         self.header_loaded = True
 
     async def _edit(self, service, /, *, success: str = "", **kwargs):
