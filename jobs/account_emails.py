@@ -97,3 +97,31 @@ def send_invitation(invitation_id: int) -> str:
     email = invitation_for(to=to, model_name=model_name, who=who, can_edit=can_edit,
                            register_url=f"{settings.public_url}/register")
     return _deliver(email, f"the invitation {invitation_id}") or "sent: invitation"
+
+
+def mention_for(*, to: str, model_name: str, who: str, comment: str, model_url: str) -> Alert:
+    """The email to a member mentioned in a comment (pure)."""
+    quoted = "\n".join("> " + line for line in comment.splitlines())
+    return Alert(to=to, subject=f"{who} mentioned you on “{model_name}”", body=(
+        f"{who} mentioned you in a comment on the energy model “{model_name}” on Engage:\n\n{quoted}\n\n"
+        f"Read it and answer on the model's Overview:\n\n{model_url}\n"
+    ))
+
+
+def send_mentions(comment_id: int) -> str:
+    """Email each member a comment mentions (short queue; retried by rq when SendGrid is down)."""
+    from engage_reflex.models import Comment
+    from engage_reflex.services import feed
+
+    settings = get_settings()
+    if not settings.sendgrid_api_key:
+        return "skipped: no SENDGRID_API_KEY"
+    with session_scope() as session:
+        told, model_name, who, body = feed.mention_emails(session=session, comment_id=comment_id)
+        comment = session.get(Comment, comment_id)
+        model_id = comment.model_id if comment is not None else 0
+    failed = [to for to in told
+              if _deliver(mention_for(to=to, model_name=model_name, who=who, comment=body,
+                                      model_url=f"{settings.public_url}/models/{model_id}"),
+                          f"the mention in comment {comment_id}")]
+    return f"sent: {len(told) - len(failed)} mention(s)" + (f", {len(failed)} failed" if failed else "")

@@ -62,6 +62,20 @@ class SendGridStandIn(ThreadingHTTPServer):
             time.sleep(0.1)
 
 
+    def wait_for_email(self, address: str, subject_part: str, *, timeout_s: float = 30) -> dict:
+        """The first email to `address` whose subject holds `subject_part`, once it came, as
+        {"subject": ..., "body": ...}."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = [e for e in self.emails_to(address) if subject_part in e.get("subject", "")]
+            if found:
+                return {"subject": found[0]["subject"], "body": text_of(found[0])}
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no email about “{subject_part}” reached {address} within {timeout_s} s "
+                                     f"(the stand-in took {len(self.emails())} emails in all)")
+            time.sleep(0.1)
+
+
 class _MailSendHandler(BaseHTTPRequestHandler):
     server: SendGridStandIn
 

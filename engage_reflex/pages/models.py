@@ -126,8 +126,12 @@ def model_actions(model: ModelCard) -> rx.Component:
 def model_card(model: ModelCard) -> rx.Component:
     summary = rx.link(
         rx.vstack(
-            rx.hstack(rx.heading(model.name, size="4", trim="both", as_="h3"), rx.spacer(), role_badge(model),
-                      align="start", width="100%"),
+            rx.hstack(rx.heading(model.name, size="4", trim="both", as_="h3"), rx.spacer(),
+                      rx.cond(model.unread > 0,
+                              rx.badge(model.unread.to_string() + " new", color_scheme="amber", variant="solid",
+                                       class_name="model-unread",
+                                       title="Changes, runs and comments since you last opened it")),
+                      role_badge(model), align="start", width="100%"),
             rx.text(rx.cond(model.description != "", model.description, "No description yet."),
                     size="2", color=rx.color("gray", 11), line_clamp=3),
             rx.hstack(

@@ -47,6 +47,8 @@ class ModelSummary:
     is_shared: bool = False
     # The user's role: "owner", "editor" or "viewer" (services.access.role_of).
     role: str = "viewer"
+    # Changes, finished runs and comments of others since the user last read the model (members only).
+    unread: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,6 +44,7 @@ from engage_reflex.schemas.editor import ModelHeader
 from engage_reflex.schemas.models import DeletedModel, ModelCounts, ModelInfo
 from engage_reflex.services.access import can_edit, open_to_visitors, require_edit, require_view, role_of
 from engage_reflex.services.users import shown_name
+from engage_reflex.services import feed
 from engage_reflex.services.activity import record_change
 from engage_reflex.services.calliope_io.values import BASE_SCENARIO
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
@@ -79,6 +80,9 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
     locations = _counts(session, Location, ids)
     techs = _counts(session, Technology, ids)
     scenarios = _counts(session, Scenario, ids)
+    # What is new to them, on the models they are a member of (not the public ones of others).
+    member_of = [m.id for m, _ in rows if user_id is not None and (m.owner_id == user_id or m.id in collab_edit)]
+    unread = feed.unread_counts(session, user_id, member_of) if member_of else {}
     summaries = []
     for model, owner in rows:
         is_own = model.owner_id == user_id
@@ -98,7 +102,7 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
                 updated_at=_iso(model.updated_at),
                 scenarios=scenarios.get(model.id, 0),
                 is_shared=not is_own and model.id in collab_edit,
-                role=role,
+                role=role, unread=unread.get(model.id, 0),
             )
         )
     # Own first, then shared, then public; by name within each group.

@@ -36,13 +36,14 @@ class ModelCard:
     locations: int
     technologies: int
     scenarios: int
+    unread: int = 0  # changes, runs and comments of others since the user last opened it
 
 
 def card_of(m: ModelSummary, now: datetime) -> ModelCard:
     return ModelCard(id=m.id, name=m.name, description=m.description, owner_email=m.owner_email, is_own=m.is_own,
                      is_shared=m.is_shared, role=m.role, role_label=ROLE_LABELS.get(m.role, "View only"),
                      changed=changed_ago(m.updated_at, now), locations=m.locations, technologies=m.technologies,
-                     scenarios=m.scenarios)
+                     scenarios=m.scenarios, unread=m.unread)
 
 
 def list_models(token: str) -> tuple[str, list[ModelSummary]] | None:

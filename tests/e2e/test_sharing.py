@@ -26,7 +26,7 @@ def _model_page(page: Page, name: str) -> None:
 def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: Browser, base_url: str,
                                                           browser_context_args: dict, mailbox):
     page.set_default_timeout(30_000)
-    register(page, prefix="sharer", display_name="Ann Owner", password=PASSWORD)
+    email_a = register(page, prefix="sharer", display_name="Ann Owner", password=PASSWORD)
     other = browser.new_context(**browser_context_args)
     try:
         page_b = other.new_page()
@@ -63,9 +63,35 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
         page_b.get_by_label("Description", exact=True).fill("Reviewed by Ben")
         page_b.get_by_role("button", name="Save details").click()
         expect(page_b.get_by_text("Saved the model's details.")).to_be_visible()
+        # A's My models counts what is new to her on the model; its feed marks B's change as new.
+        page.goto("/models")
+        hydrated(page)
+        tile = page.locator(".model-tile").filter(has=page.get_by_role("heading", name=name, exact=True))
+        expect(tile.locator(".model-unread")).to_have_text("1 new")
+        tile.get_by_role("heading", name=name, exact=True).click()
+        expect(page.locator("#model-name")).to_have_text(name)
+        change = page.locator(".activity-item", has_text="Changed the description")
+        expect(change).to_contain_text("Ben Viewer")
+        expect(change).to_contain_text("New")
+        page.goto("/models")
+        hydrated(page)
+        expect(tile.locator(".model-unread")).to_have_count(0)  # read now
+
+        # B comments and mentions A: A reads it on the model, and gets an email.
+        page_b.get_by_label("Comment", exact=True).fill(f"Description done. @{email_a} can you check the costs?")
+        page_b.get_by_role("button", name="Post comment").click()
+        expect(page_b.get_by_text(f"Comment posted. {email_a} will get an email.")).to_be_visible()
+        expect(page_b.locator(".activity-item.comment")).to_contain_text("can you check the costs?")
+        expect(tile.locator(".model-unread")).to_have_count(0)
+        page.reload()
+        hydrated(page)
+        expect(tile.locator(".model-unread")).to_have_text("1 new")
         page.goto(model_url)
         hydrated(page)
-        expect(page.locator("#activity-list")).to_contain_text("Ben Viewer")
+        expect(page.locator(".activity-item.comment")).to_contain_text("can you check the costs?")
+        expect(page.locator(".activity-item.comment")).to_contain_text("Ben Viewer")
+        mention = mailbox.wait_for_email(email_a, "mentioned you")
+        assert name in mention["subject"] and "can you check the costs?" in mention["body"], mention
 
         # A invites an address nobody registered yet; its owner registers and finds the model.
         newcomer = f"newcomer-{uuid.uuid4().hex[:8]}@example.org"

@@ -5,16 +5,17 @@ import reflex as rx
 from engage_reflex.components.archive import export_section
 from engage_reflex.components.check_panel import check_model_section
 from engage_reflex.components.editor import area_href, editor_page
-from engage_reflex.components.feedback import empty_state, error_callout, swatch
+from engage_reflex.components.feedback import error_callout, swatch
+from engage_reflex.components.feed import feed_section
 from engage_reflex.components.sharing import sharing_section
 from engage_reflex.components.snapshots import snapshots_section
 from engage_reflex.components.layout import loading, section
 from engage_reflex.schemas import LocationView, TechView
-from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.state.model.base import ModelEditorState
 from engage_reflex.state.model.archive import ModelExportState
 from engage_reflex.state.model.overview import OverviewState
 from engage_reflex.state.auth import AuthState
+from engage_reflex.state.model.feed import FeedState
 from engage_reflex.state.model.sharing import SharingState
 from engage_reflex.state.model.snapshots import SnapshotsState
 
@@ -34,17 +35,6 @@ def location_item(loc: LocationView) -> rx.Component:
                              rx.text(loc.latitude.to_string(), ", ", loc.longitude.to_string(), size="1",
                                      color=rx.color("gray", 10))),
                      align="center", width="100%", spacing="2")
-
-
-def activity_item(entry: ActivityView) -> rx.Component:
-    return rx.hstack(
-        rx.icon("history", size=14, color=rx.color("gray", 10), flex_shrink="0"),
-        rx.vstack(rx.text(entry.detail, size="2"),
-                  rx.text(rx.cond(entry.who != "", entry.who, "Engage"), " · ", entry.when, size="1",
-                          color=rx.color("gray", 10)),
-                  spacing="0"),
-        align="start", spacing="2", width="100%", class_name="activity-item",
-    )
 
 
 def count_item(item) -> rx.Component:
@@ -130,7 +120,8 @@ def member_actions() -> rx.Component:
 
 
 @editor_page("overview", "Model", on_load=[OverviewState.load_overview, ModelExportState.load_export,
-                                           SharingState.load_sharing, SnapshotsState.load_snapshots])
+                                           SharingState.load_sharing, SnapshotsState.load_snapshots,
+                                           FeedState.load_feed])
 def model_overview_page() -> rx.Component:
     return rx.cond(
         OverviewState.overview_loaded,
@@ -147,13 +138,7 @@ def model_overview_page() -> rx.Component:
                             icon="info"),
                     # Checking and exporting start jobs: for people with a login.
                     rx.cond(AuthState.user_email != "", rx.fragment(check_model_section(), export_section())),
-                    section("Recent activity",
-                            rx.cond(OverviewState.recent_activity.length() > 0,
-                                    rx.vstack(rx.foreach(OverviewState.recent_activity, activity_item), spacing="2",
-                                              width="100%", id="activity-list"),
-                                    empty_state("history", "Nothing has changed yet",
-                                                "Every edit of this model shows up here: who, what and when.")),
-                            icon="history"),
+                    feed_section(),
                     delete_dialog(),
                     spacing="4", width="100%", min_width="0",
                 ),

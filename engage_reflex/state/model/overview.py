@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import reflex as rx
 
 from engage_reflex.schemas import LocationView, TechView
-from engage_reflex.schemas.editor import ActivityView
-from engage_reflex.services import activity, models
+from engage_reflex.services import models
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.state.model.base import ModelEditorState
-from engage_reflex.state._time import changed_ago, zone_options
+from engage_reflex.state.model.feed import FeedState
+from engage_reflex.state._time import zone_options
 
 
-
-def readable(entries: list[ActivityView]) -> list[ActivityView]:
-    """The same entries with "5 minutes ago" instead of an ISO timestamp."""
-    return [dataclasses.replace(e, when=changed_ago(e.when)) for e in entries]
 
 class OverviewState(ModelEditorState):
     overview_loaded: bool = False
@@ -27,7 +22,6 @@ class OverviewState(ModelEditorState):
     locations: list[LocationView] = []
     scenario_count: int = 0
     counts: dict[str, int] = {}
-    recent_activity: list[ActivityView] = []
     delete_open: bool = False
 
     @rx.var
@@ -45,7 +39,6 @@ class OverviewState(ModelEditorState):
             model_id = self._current_model_id()
             detail = await self._call(models.get_model_detail, model_id=model_id)
             counts = await self._call(models.get_model_counts, model_id=model_id)
-            self.recent_activity = readable(await self._call(activity.list_activity, model_id=model_id, limit=20))
         except LoginRequired:
             return
         except EngageError as exc:
@@ -67,8 +60,7 @@ class OverviewState(ModelEditorState):
             return toast
         self.model_name, self.model_description, self.model_time_zone = (result.name, result.description,
                                                                          result.time_zone)
-        self.recent_activity = readable(await self._call(activity.list_activity, model_id=result.id, limit=20))
-        return toast
+        return [toast, FeedState.load_feed]
 
     @rx.event
     async def copy_model(self):
