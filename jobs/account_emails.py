@@ -125,3 +125,29 @@ def send_mentions(comment_id: int) -> str:
                                       model_url=f"{settings.public_url}/models/{model_id}"),
                           f"the mention in comment {comment_id}")]
     return f"sent: {len(told) - len(failed)} mention(s)" + (f", {len(failed)} failed" if failed else "")
+
+
+def digest_for(*, to: str, models: list, public_url: str) -> Alert:
+    """The daily digest email (pure): each model with something new, its newest items and a link."""
+    total = sum(m.new for m in models)
+    lines = [f"What is new on your models on Engage since yesterday ({total} in all):", ""]
+    for m in models:
+        lines += [f"{m.name} — {m.new} new", *(f"  • {item}" for item in m.items),
+                  f"  {public_url}/models/{m.model_id}", ""]
+    lines.append(f"You get this email once a day because you asked for it; turn it off on {public_url}/profile.")
+    return Alert(to=to, subject=f"Engage: {total} new on {len(models)} of your models", body="\n".join(lines) + "\n")
+
+
+def send_digest(user_id: int) -> str:
+    """The day's digest of one person (queued by services.digests.queue_due_digests)."""
+    from engage_reflex.services import digests
+
+    settings = get_settings()
+    if not settings.sendgrid_api_key:
+        return "skipped: no SENDGRID_API_KEY"
+    with session_scope() as session:
+        to, models = digests.digest_of(session=session, user_id=user_id)
+    if not models:
+        return "skipped: nothing new"
+    return _deliver(digest_for(to=to, models=models, public_url=settings.public_url),
+                    f"the digest of user {user_id}") or f"sent: digest of {len(models)} models"

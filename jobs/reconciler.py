@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from engage_reflex.db import session_scope
-from engage_reflex.services import runs
+from engage_reflex.services import digests, runs
 from jobs import alerts
 
 LOGGER = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def reconcile_once() -> runs.Reconciled:
     for run_id in done.failed:
         alerts.run_finished(run_id)
     alerts.send_pending_alerts()
+    digests.queue_due_digests()  # the daily digests of the people who asked for one, once a day
     return done
 
 

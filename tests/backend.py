@@ -37,9 +37,18 @@ class EventSocket:
 
         self.ws = simple_websocket.Client.connect(
             f"ws://127.0.0.1:{port}{self.NAMESPACE}/?EIO=4&transport=websocket&token={client_token}")
-        assert self.ws.receive(timeout=30).startswith("0")  # engine.io open
+        opened = self.ws.receive(timeout=30)
+        assert opened and opened.startswith("0"), f"no engine.io open: {opened!r}"
         self.ws.send(f"40{self.NAMESPACE},")
-        assert self.ws.receive(timeout=30).startswith(f"40{self.NAMESPACE},")
+        deadline = time.monotonic() + 30
+        while True:  # the namespace's connect answer; a ping may come first
+            frame = self.ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+            if frame == "2":
+                self.ws.send("3")
+            elif frame and frame.startswith(f"40{self.NAMESPACE},"):
+                break
+            elif (frame and frame.startswith(f"44{self.NAMESPACE},")) or time.monotonic() > deadline:
+                raise AssertionError(f"the event namespace did not accept the connection: {frame!r}")
 
     def emit(self, handler: str, payload: dict, path: str, query: dict[str, str] | None = None) -> None:
         as_path = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")

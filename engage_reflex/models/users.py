@@ -23,6 +23,10 @@ class User(SQLModel, table=True):
     is_admin: bool = Field(default=False)
     activated_at: datetime | None = optional_time_field()
     created_at: datetime = created_at_field()
+    # The daily digest of what is new on one's models (off unless the person turns it on), and the
+    # day (UTC, YYYY-MM-DD) the last one was claimed by a worker: one per day across all workers.
+    daily_digest: bool = Field(default=False)
+    digest_day: str = Field(default="", max_length=10)
 
 
 class LoginSession(SQLModel, table=True):

@@ -52,6 +52,17 @@ def profile() -> rx.Component:
             icon="key-round",
         ),
         section(
+            "Email",
+            rx.hstack(rx.switch(id="daily-digest", checked=ProfileState.daily_digest,
+                                on_change=ProfileState.set_daily_digest),
+                      rx.el.label(rx.text("Daily digest: once a day, an email of what is new on your models "
+                                          "(changes, runs, comments)", size="2"), html_for="daily-digest"),
+                      align="center", spacing="2"),
+            rx.text("Off unless you turn it on. Nothing new, no email. Mentions in comments are emailed at once "
+                    "either way.", size="1", color=rx.color("gray", 10)),
+            icon="mail",
+        ),
+        section(
             "Logins",
             rx.text("Open logins of your account: ", rx.text.strong(ProfileState.sessions, id="profile-sessions"),
                     ". A login lasts 30 days in each browser where you logged in.", size="2"),

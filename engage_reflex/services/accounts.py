@@ -64,6 +64,7 @@ class Profile:
     email: str
     display_name: str
     sessions: int  # login sessions open now (this browser's included)
+    daily_digest: bool = False  # a daily email of what is new on one's models (services/digests.py)
 
 
 def _now() -> datetime:
@@ -235,7 +236,8 @@ def get_profile(*, session: Session, user_id: int) -> Profile:
     user = session.get(User, user_id)
     count = session.exec(select(func.count()).select_from(LoginSession).where(
         LoginSession.user_id == user_id, LoginSession.expires_at > _now())).one()
-    return Profile(email=user.email, display_name=user.display_name, sessions=int(count))
+    return Profile(email=user.email, display_name=user.display_name, sessions=int(count),
+                   daily_digest=bool(user.daily_digest))
 
 
 def update_display_name(*, session: Session, user_id: int, display_name: str) -> Profile:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from engage_reflex.services import accounts
+from engage_reflex.services import accounts, digests
 from engage_reflex.services.errors import EngageError, LoginRequired
 from engage_reflex.services.names import plural
 from engage_reflex.state.auth import LOGIN_ROUTE, AuthState
@@ -14,12 +14,25 @@ class ProfileState(AuthState):
     email: str = ""
     display_name: str = ""
     sessions: int = 0
+    daily_digest: bool = False
     name_error: str = ""
     password_error: str = ""
     busy: bool = False
 
     def _show(self, profile: accounts.Profile) -> None:
         self.email, self.display_name, self.sessions = profile.email, profile.display_name, profile.sessions
+        self.daily_digest = profile.daily_digest
+
+    @rx.event(background=True)
+    async def set_daily_digest(self, on: bool):
+        try:
+            on = await self._call(digests.set_daily_digest, on=bool(on))
+        except EngageError as exc:
+            return rx.toast.error(exc.message)
+        async with self:
+            self.daily_digest = on
+        return rx.toast.success("You get a daily email of what is new on your models." if on else
+                                "No more daily emails.")
 
     @rx.event(background=True)
     async def load(self):

@@ -63,6 +63,10 @@ def test_activate_by_email_edit_the_profile_and_reset_a_forgotten_password(page:
     name.fill("Ada L. Planner")
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_text("Your name is saved.")).to_be_visible()
+    digest = page.get_by_role("switch", name=re.compile("^Daily digest"))
+    expect(digest).not_to_be_checked()  # off unless asked for
+    digest.click()
+    expect(page.get_by_text("You get a daily email of what is new on your models.")).to_be_visible()
     page.get_by_label("Current password", exact=True).fill("not-my-password")
     page.get_by_label("New password", exact=True).fill("a-second-password")
     page.get_by_label("New password again", exact=True).fill("a-second-password")
@@ -75,6 +79,7 @@ def test_activate_by_email_edit_the_profile_and_reset_a_forgotten_password(page:
     page.reload()
     hydrated(page)
     expect(page.get_by_label("Display name", exact=True)).to_have_value("Ada L. Planner")
+    expect(page.get_by_role("switch", name=re.compile("^Daily digest"))).to_be_checked()
     expect(page.locator("#nav-user")).to_have_text(email)  # this browser stayed logged in
 
     page.get_by_role("button", name="Log out everywhere").click()

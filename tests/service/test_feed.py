@@ -100,3 +100,33 @@ def test_readers_who_are_not_members_see_changes_but_no_comments(session, team):
     feed.mark_seen(session=session, user_id=team["stranger"], model_id=team["model"])  # no row for a non-member
     assert "Grid 2040" not in {m.name for m in models.list_models(session=session, user_id=team["stranger"])
                                if m.unread}
+
+
+def test_the_daily_digest_is_off_unless_asked_for_and_goes_once_a_day(session, team, redis_url, monkeypatch):
+    from engage_reflex.services import digests
+    from engage_reflex.settings import get_settings
+    from jobs.account_emails import digest_for
+
+    assert digests.claim_due(session=session, day="2001-01-01") == []  # nobody asked for one
+    assert digests.set_daily_digest(session=session, user_id=team["owner"], on=True)
+    assert digests.digest_of(session=session, user_id=team["owner"]) == ("owner@example.org", [])  # nothing new
+    models.rename_model(session=session, user_id=team["ed"], model_id=team["model"], name="Grid 2045")
+    session.commit()
+    to, found = digests.digest_of(session=session, user_id=team["owner"])
+    assert [(m.name, m.new) for m in found] == [("Grid 2045", 1)] and "Ed: renamed" in found[0].items[0]
+    email = digest_for(to=to, models=found, public_url="https://engage.example.org")
+    assert email.subject == "Engage: 1 new on 1 of your models"
+    assert f"https://engage.example.org/models/{team['model']}" in email.body and "/profile" in email.body
+
+    # Each day once, whichever worker claims it first.
+    assert digests.claim_due(session=session, day="2001-01-01") == [team["owner"]]
+    assert digests.claim_due(session=session, day="2001-01-01") == []
+    assert digests.claim_due(session=session, day="2001-01-02") == [team["owner"]]
+    # Queued as an email job only where Engage sends email.
+    assert digests.queue_due_digests() == 0
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test")
+    get_settings.cache_clear()
+    assert digests.queue_due_digests() == 1 and digests.queue_due_digests() == 0
+    assert jobqueue.queue("short").jobs[-1].func_name == digests.DIGEST_JOB
+    digests.set_daily_digest(session=session, user_id=team["owner"], on=False)
+    assert digests.digest_of(session=session, user_id=team["owner"]) == ("", [])
