@@ -176,7 +176,10 @@ def figures() -> rx.Component:
     )
 
 
-@app_page("/runs/[run_id]", "Results", on_load=[ResultFiguresState.load], open_to_visitors=True)
+# Open to visitors (a public model's runs). No separate guard event: the load itself finds out who
+# is asking (one database read less before the first figure) and sends a visitor to log in when the
+# run is not public.
+@app_page("/runs/[run_id]", "Results", on_load=[ResultFiguresState.load], login_required=False)
 def results_page() -> rx.Component:
     return rx.fragment(
         # plotly.js is a big script loaded on a figure's first showing: an empty hidden figure

@@ -54,6 +54,7 @@ class Filters:
 @dataclasses.dataclass
 class Drawn:
     email: str = ""  # "" for a visitor without a login (reading a public model's run)
+    is_admin: bool = False
     login_needed: bool = False  # the login ended, or a visitor asked for a run that is not public
     error: str = ""
     view: ResultsView | None = None
@@ -69,10 +70,10 @@ def read_and_draw(token: str, run_id: str, filters: Filters | None, parts: tuple
     user = lookup_user(token) if token else None
     if token and user is None:
         return Drawn(login_needed=True)
-    email = user.email if user else ""
+    email, admin = (user.email, bool(user.is_admin)) if user else ("", False)
     if not str(run_id).isdigit():
-        return Drawn(email=email, error=f"“{run_id}” is not a run number.")
-    drawn = Drawn(email=email)
+        return Drawn(email=email, is_admin=admin, error=f"“{run_id}” is not a run number.")
+    drawn = Drawn(email=email, is_admin=admin)
     try:
         with session_scope() as session:
             keys = {"session": session, "user_id": user.id if user else None, "run_id": int(run_id)}
@@ -94,9 +95,9 @@ def read_and_draw(token: str, run_id: str, filters: Filters | None, parts: tuple
     except NotFound:
         if user is None:  # not public: a login may show it
             return Drawn(login_needed=True)
-        return Drawn(email=email, error=f"There is no run with id {run_id}.")
+        return Drawn(email=email, is_admin=admin, error=f"There is no run with id {run_id}.")
     except EngageError as exc:
-        return Drawn(email=email, error=exc.message)
+        return Drawn(email=email, is_admin=admin, error=exc.message)
     drawn.figures.update({part: draw_overview(part, view, details, f) for part in parts if part in OVERVIEW})
     return drawn
 

@@ -119,7 +119,7 @@ class ResultsState(AuthState):
 
     def _show_summary(self, got: Drawn) -> None:
         """The labels, choices and cost table of a read (see read_and_draw)."""
-        self.user_email = got.email
+        self.user_email, self.user_is_admin = got.email, got.is_admin  # the page has no guard event
         if got.login_needed:  # the caller sends the visitor to the login page
             return
         if got.view is None or got.details is None:

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.ui import activate_by_email, hydrated, register
+from tests.e2e.ui import activate_by_email, hydrated, new_model, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -34,12 +34,7 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
         email_b = register(page_b, prefix="viewer", display_name="Ben Viewer", password=PASSWORD)
 
         # A makes a model of her own and shares it with B to view.
-        name = f"Shared grid {uuid.uuid4().hex[:4]}"
-        page.get_by_role("button", name="New model").click()
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_label("Name").fill(name)
-        dialog.get_by_role("button", name="Create model").click()
-        expect(page.locator("#model-name")).to_have_text(name)
+        name = new_model(page, "Shared grid")
         model_url = page.url
         page.get_by_label("Share with (email address)").fill(email_b)
         page.get_by_label("Rights", exact=True).select_option("Can view")

@@ -4,12 +4,11 @@ snapshot (read only, as it was), and makes a new model from it. Controls by labe
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ui import register
+from tests.e2e.ui import new_model, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -18,12 +17,7 @@ PASSWORD = "a-long-password"
 def test_take_a_snapshot_change_the_model_and_copy_from_the_snapshot(page: Page, base_url: str, mailbox):
     page.set_default_timeout(30_000)
     register(page, prefix="snapper", display_name="Sam Snap", password=PASSWORD)
-    name = f"Plan {uuid.uuid4().hex[:4]}"
-    page.get_by_role("button", name="New model").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_role("button", name="Create model").click()
-    expect(page.locator("#model-name")).to_have_text(name)
+    name = new_model(page, "Plan")
     model_url = page.url
     page.get_by_label("Description", exact=True).fill("As presented to the board")
     page.get_by_role("button", name="Save details").click()

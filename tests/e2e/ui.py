@@ -41,6 +41,17 @@ def activate_by_email(page: Page, email: str) -> None:
     expect(page.locator("#nav-user")).to_have_text(email)
 
 
+def new_model(page: Page, prefix: str) -> str:
+    """From My models: a new empty model named `prefix` and a few random letters; its Overview is open."""
+    name = f"{prefix} {uuid.uuid4().hex[:4]}"
+    page.get_by_role("button", name="New model").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_role("button", name="Create model").click()
+    expect(page.locator("#model-name")).to_have_text(name)
+    return name
+
+
 def open_dialog(button: Locator, dialog: Locator, attempts: int = 3) -> None:
     """Click `button` until `dialog` shows, at most `attempts` times.
 
