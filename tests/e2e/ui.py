@@ -32,7 +32,8 @@ def activate_by_email(page: Page, email: str) -> None:
     """After registering: the page asks to check the email; follow its link, as the planner does."""
     from tests import sendgrid_standin
 
-    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    # Registering hashes the password on purpose slowly: beside a solving worker it takes seconds.
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible(timeout=30_000)
     expect(page.locator("#register-sent-to")).to_have_text(email)
     mailbox = sendgrid_standin.SHARED
     assert mailbox is not None, "the app server sends no email (the e2e mailbox fixture is not up)"

@@ -54,5 +54,11 @@ def test_live_log_shows_highs_lines_while_the_run_solves(db_url, session, redis_
         run_logs.raw_log_path(session=session, user_id=model.owner_id, run_id=view.id)).decode()
     assert " DEBUG calliope.backend" in raw and "Model status        : Optimal" in raw
 
+    # The sample is public: anyone reads its owner's runs, logs included. Made private, a stranger
+    # reads nothing of it.
+    assert run_logs.live_log(session=session, user_id=stranger.id, run_id=view.id).text
+    model.is_public = False
+    session.add(model)
+    session.commit()
     with pytest.raises(NotFound):
         run_logs.live_log(session=session, user_id=stranger.id, run_id=view.id)

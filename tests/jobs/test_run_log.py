@@ -64,6 +64,14 @@ def test_glpk_check_feasibility_run_fails_in_words_with_both_logs(db_url, sessio
     assert "Traceback (most recent call last)" in answer.text and answer.text == raw
 
     stranger = make_user(session, "stranger@example.org")
+    # The sample is public: anyone reads its owner's runs, logs included. Made private, a stranger's
+    # link (even a validly signed one) gets nothing.
+    visitor_link = downloads.artefact_link(run_id=view.id, name=run_logs.RAW_LOG_ARTEFACT, user_id=0)
+    assert client.get(visitor_link).text == raw
+    model.is_public = False
+    session.add(model)
+    session.commit()
+    assert client.get(visitor_link).status_code == 404
     refused = client.get(downloads.artefact_link(run_id=view.id, name=run_logs.RAW_LOG_ARTEFACT,
                                                  user_id=stranger.id))
     assert refused.status_code == 404 and "Traceback" not in refused.text
