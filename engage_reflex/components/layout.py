@@ -53,6 +53,10 @@ def nav_bar() -> rx.Component:
 
 def page_shell(*content: rx.Component) -> rx.Component:
     return rx.box(
+        # Says when the page has loaded its data (Reflex's is_hydrated turns true after the page's
+        # on_load events): what a browser test waits for before it types into a form.
+        rx.el.div(id="rx-hydrated", custom_attrs={"data-hydrated": rx.State.is_hydrated.to_string()},
+                  style={"display": "none"}),
         nav_bar(),
         rx.box(rx.vstack(*content, spacing="5", width="100%"), max_width="1200px", margin_x="auto",
                padding_x="1.5em", padding_y="1.5em", width="100%"),

@@ -9,8 +9,10 @@ from playwright.sync_api import Locator, Page, expect
 
 
 def hydrated(page: Page) -> None:
-    """Wait until the app has connected and loaded its state (events before that are lost)."""
-    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null")
+    """Wait until the page has connected and run its on_load events (events before that are lost).
+    The tab's token alone is not enough after the first page: it stays in sessionStorage."""
+    page.wait_for_function("() => window.sessionStorage.getItem('token') !== null && "
+                           "document.getElementById('rx-hydrated')?.dataset.hydrated === 'true'")
 
 
 def register(page: Page, *, prefix: str, display_name: str, password: str) -> str:
