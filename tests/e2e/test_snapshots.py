@@ -27,6 +27,8 @@ def test_take_a_snapshot_change_the_model_and_copy_from_the_snapshot(page: Page,
     expect(page.get_by_text(f"Took snapshot “{name} [v1]”")).to_be_visible()
     expect(page.locator("#snapshot-list")).to_contain_text(f"{name} [v1]")
     page.get_by_label("Description", exact=True).fill("Changed after the board meeting")
+    # The first save's toast may still be up (a few seconds); the second save must bring its own.
+    expect(page.get_by_text("Saved the model's details.")).to_have_count(0, timeout=15_000)
     page.get_by_role("button", name="Save details").click()
     expect(page.get_by_text("Saved the model's details.")).to_be_visible()
 
