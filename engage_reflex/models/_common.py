@@ -21,6 +21,12 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def iso_utc(value: datetime | None) -> str:
+    """A stored time as ISO text in UTC, to the second ("" for none): how views carry times."""
+    value = as_utc(value)
+    return value.isoformat(timespec="seconds") if value else ""
+
+
 # sa_type (not sa_column): a Column object cannot be shared by the tables of a mixin.
 def created_at_field() -> Any:
     return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)

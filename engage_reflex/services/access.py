@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from engage_reflex.models import Collaborator, EnergyModel
-from engage_reflex.services.errors import NotFound, PermissionDenied
+from engage_reflex.services.errors import NotVisible, PermissionDenied
 
 
 def open_to_visitors(service):
@@ -19,7 +19,7 @@ def open_to_visitors(service):
 def _model_or_404(session: Session, model_id: int) -> EnergyModel:
     model = session.get(EnergyModel, model_id)
     if model is None:
-        raise NotFound(f"There is no model with id {model_id}.")
+        raise NotVisible(f"There is no model with id {model_id}.")
     return model
 
 
@@ -59,7 +59,7 @@ def require_view(*, session: Session, user_id: int | None, model_id: int) -> Ene
     model = _model_or_404(session, model_id)
     if not can_view(session=session, user_id=user_id, model=model):
         # Same words as a missing model: do not reveal that a private model exists.
-        raise NotFound(f"There is no model with id {model_id}.")
+        raise NotVisible(f"There is no model with id {model_id}.")
     return model
 
 

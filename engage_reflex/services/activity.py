@@ -12,10 +12,10 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, EnergyModel, Run, User
-from engage_reflex.models._common import utcnow
+from engage_reflex.models._common import iso_utc, utcnow
 from engage_reflex.schemas.editor import ActivityView
 from engage_reflex.services.access import open_to_visitors, require_view
-from engage_reflex.services.users import shown_name
+from engage_reflex.services.users import hide_addresses, shown_name
 
 
 def record_change(*, session: Session, model: EnergyModel, user_id: int | None, action: str, detail: str) -> None:
@@ -44,7 +44,8 @@ def list_activity(*, session: Session, user_id: int | None, model_id: int, limit
         .limit(max(1, min(limit, 500)))
     ).all()
     return [
-        ActivityView(id=row.id, when=row.created_at.isoformat(timespec="seconds"),
-                     who=shown_name(user, reader_id=user_id), action=row.action, detail=row.detail)
+        ActivityView(id=row.id, when=iso_utc(row.created_at),
+                     who=shown_name(user, reader_id=user_id), action=row.action,
+                     detail=row.detail if user_id is not None else hide_addresses(session=session, text=row.detail))
         for row, user in rows
     ]

@@ -16,6 +16,11 @@ class NotFound(EngageError):
     pass
 
 
+class NotVisible(NotFound):
+    """A model or run that does not exist or that this user may not see: the same words either way (a
+    private model's existence is not revealed). For a visitor without a login, a login might show it."""
+
+
 class PermissionDenied(EngageError):
     pass
 

@@ -19,11 +19,11 @@ from sqlmodel import Session, select
 
 from engage_reflex.models import (ActivityLog, Collaborator, Comment, EnergyModel, ModelRead, Run, RunStatus, Scenario,
                                   User)
-from engage_reflex.models._common import as_utc, utcnow
+from engage_reflex.models._common import as_utc, iso_utc, utcnow
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import open_to_visitors, require_view
 from engage_reflex.services.errors import EngageError, PermissionDenied
-from engage_reflex.services.users import normalise_email, shown_name
+from engage_reflex.services.users import hide_addresses, normalise_email, shown_name
 
 LOGGER = logging.getLogger(__name__)
 MENTION_JOB = "jobs.account_emails.send_mentions"
@@ -67,10 +67,6 @@ def _seen_at(session: Session, user_id: int | None, model_id: int) -> datetime |
     return as_utc(read.seen_at) if read is not None else None
 
 
-def _iso(value: datetime | None) -> str:
-    value = as_utc(value)
-    return value.isoformat(timespec="seconds") if value else ""
-
 
 @open_to_visitors
 def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: int = 60) -> Feed:
@@ -96,7 +92,9 @@ def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: i
     for entry in session.exec(select(ActivityLog).where(ActivityLog.model_id == model.id)
                               .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc()).limit(limit)):
         items.append((as_utc(entry.created_at), FeedItem(
-            "change", entry.action, entry.detail, who(entry.user_id), _iso(entry.created_at),
+            "change", entry.action,
+            entry.detail if user_id is not None else hide_addresses(session=session, text=entry.detail),
+            who(entry.user_id), iso_utc(entry.created_at),
             new(entry.created_at, entry.user_id))))
     scenarios = dict(session.exec(select(Scenario.id, Scenario.name).where(Scenario.model_id == model.id)).all())
     shown_runs = session.exec(runs.visible_runs(session, user_id, model)
@@ -104,17 +102,17 @@ def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: i
     for run in shown_runs:
         scenario = f"scenario {scenarios.get(run.scenario_id, '?')}"
         items.append((as_utc(run.created_at), FeedItem("run", f"Run #{run.id} started", scenario, who(run.user_id),
-                                                        _iso(run.created_at), new(run.created_at, run.user_id))))
+                                                        iso_utc(run.created_at), new(run.created_at, run.user_id))))
         status = str(getattr(run.status, "value", run.status))
         if status in _FINAL and run.finished_at is not None:
             items.append((as_utc(run.finished_at), FeedItem(
                 "run", f"Run #{run.id} {_FINAL[status]}", run.message or scenario, who(run.user_id),
-                _iso(run.finished_at), new(run.finished_at, run.user_id))))
+                iso_utc(run.finished_at), new(run.finished_at, run.user_id))))
     if member:
         for comment in session.exec(select(Comment).where(Comment.model_id == model.id)
                                     .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)):
             items.append((as_utc(comment.created_at), FeedItem(
-                "comment", "Comment", comment.body, who(comment.user_id), _iso(comment.created_at),
+                "comment", "Comment", comment.body, who(comment.user_id), iso_utc(comment.created_at),
                 new(comment.created_at, comment.user_id))))
     items.sort(key=lambda pair: pair[0], reverse=True)
     return Feed(items=tuple(item for _, item in items[:limit]), can_comment=member)
@@ -148,7 +146,7 @@ def post_comment(*, session: Session, user_id: int, model_id: int, body: str) ->
         except Exception:  # the comment stands; only the emails are missing
             LOGGER.warning("could not queue the mention emails of comment %s", comment.id, exc_info=True)
     author = session.get(User, user_id)
-    item = FeedItem("comment", "Comment", text, shown_name(author, reader_id=user_id), _iso(comment.created_at),
+    item = FeedItem("comment", "Comment", text, shown_name(author, reader_id=user_id), iso_utc(comment.created_at),
                     False)
     return PostedComment(item=item, mentioned=told)
 

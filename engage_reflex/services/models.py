@@ -38,6 +38,7 @@ from engage_reflex.models import (
     Upload,
     User,
 )
+from engage_reflex.models._common import iso_utc
 from engage_reflex.models.series_blob import series_from_lists
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
 from engage_reflex.schemas.editor import ModelHeader
@@ -99,7 +100,7 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
                 can_edit=is_own or collab_edit.get(model.id, False),
                 locations=locations.get(model.id, 0),
                 technologies=techs.get(model.id, 0),
-                updated_at=_iso(model.updated_at),
+                updated_at=iso_utc(model.updated_at),
                 scenarios=scenarios.get(model.id, 0),
                 is_shared=not is_own and model.id in collab_edit,
                 role=role, unread=unread.get(model.id, 0),
@@ -160,7 +161,7 @@ def get_model_header(*, session: Session, user_id: int | None, model_id: int) ->
         id=model.id, name=model.name, description=model.description, time_zone=model.time_zone or "UTC",
         is_public=model.is_public,
         owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
-        role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=_iso(model.updated_at),
+        role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=iso_utc(model.updated_at),
         is_snapshot=model.snapshot_of_id is not None, snapshot_of_id=model.snapshot_of_id or 0,
         snapshot_of_name=source.name if (source := session.get(EnergyModel, model.snapshot_of_id or 0)) else "",
     )
@@ -169,9 +170,6 @@ def get_model_header(*, session: Session, user_id: int | None, model_id: int) ->
 def _base(tech: Technology) -> str:
     return str(getattr(tech.base_tech, "value", tech.base_tech))
 
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
 
 
 def _iso_date(value: datetime | None) -> str:
@@ -230,7 +228,8 @@ TIME_STEPS_START = datetime(2025, 1, 1, tzinfo=UTC)
 TIME_STEPS_HOURS = 7 * 24
 
 
-def _who(session: Session, user_id: int) -> str:
+def actor_name(session: Session, user_id: int) -> str:
+    """How an activity entry names the person who did it (visitors see addresses hidden)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"There is no user with id {user_id}.")
@@ -302,7 +301,7 @@ def default_calliope_config(name: str) -> dict:
 def create_model(*, session: Session, user_id: int, name: str, description: str = "",
                  time_zone: str = "UTC") -> ModelInfo:
     """A new, empty model of `user_id` with a "base" scenario and a week of hourly time steps."""
-    who = _who(session, user_id)
+    who = actor_name(session, user_id)
     name = _clean_name(name)
     description = _clean_description(description)
     time_zone = _clean_time_zone(time_zone)
@@ -382,6 +381,15 @@ COPY_PLAN: list[tuple[str, object, dict[str, str]]] = [
 NOT_COPIED = {"collaborators", "invitations", "runs", "activity_log", "comments", "uploads", "model_reads"}
 
 
+def copy_contents(session: Session, *, source_id: int, copy_id: int) -> dict[str, dict[int, int]]:
+    """Copy every part of model `source_id` (COPY_PLAN) into the empty model `copy_id`; returns, per
+    table, each source row id's copy id."""
+    id_maps: dict[str, dict[int, int]] = {}
+    for table_name, where, remap in COPY_PLAN:
+        _copy_table(session, table_name, where, remap, source_id, copy_id, id_maps)
+    return id_maps
+
+
 def _copy_table(session: Session, table_name: str, where, remap: dict[str, str], source_id: int,
                 copy_id: int, id_maps: dict[str, dict[int, int]]) -> None:
     table = _T[table_name]
@@ -415,7 +423,7 @@ def _copy_name(session: Session, user_id: int, source_name: str) -> str:
 
 def copy_model(*, session: Session, user_id: int, source_model_id: int, name: str | None = None) -> ModelInfo:
     """A private, editable copy of a model the user may view: every part of the model, no runs."""
-    who = _who(session, user_id)
+    who = actor_name(session, user_id)
     source = require_view(session=session, user_id=user_id, model_id=source_model_id)
     if name is not None and name.strip():
         name = _clean_name(name)
@@ -428,9 +436,7 @@ def copy_model(*, session: Session, user_id: int, source_model_id: int, name: st
         time_zone=source.time_zone or "UTC")
     session.add(model)
     session.flush()
-    id_maps: dict[str, dict[int, int]] = {}
-    for table_name, where, remap in COPY_PLAN:
-        _copy_table(session, table_name, where, remap, source.id, model.id, id_maps)
+    copy_contents(session, source_id=source.id, copy_id=model.id)
     record_change(session=session, model=model, user_id=user_id, action="copied",
                   detail=f"{who} created this model from {source.name}")
     return _info(session, user_id, model)

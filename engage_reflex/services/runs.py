@@ -31,12 +31,12 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, Collaborator, EnergyModel, Run, RunStatus, Scenario, Solver, Timeseries
-from engage_reflex.models._common import as_utc, utcnow  # noqa: F401 (jobs and tests use runs.as_utc)
+from engage_reflex.models._common import as_utc, iso_utc, utcnow  # noqa: F401 (jobs and tests use runs.as_utc)
 from engage_reflex.schemas import RunView
 from engage_reflex.services import clustering, coverage, run_events
 from engage_reflex.services import queue as jobqueue
 from engage_reflex.services.access import can_edit, open_to_visitors, require_view
-from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
+from engage_reflex.services.errors import EngageError, NotFound, NotVisible, PermissionDenied
 from engage_reflex.services.periods import parse_date, parse_resample
 from engage_reflex.settings import get_settings
 
@@ -321,13 +321,13 @@ def _changeable_run(session: Session, user_id: int | None, run_id: int) -> Run:
 def _get_visible_run(session: Session, user_id: int | None, run_id: int) -> Run:
     run = session.get(Run, run_id, options=[defer(Run.log)])  # the log loads only when asked for
     if run is None:
-        raise NotFound(f"There is no run with id {run_id}.")
+        raise NotVisible(f"There is no run with id {run_id}.")
     try:
         model = require_view(session=session, user_id=user_id, model_id=run.model_id)
-    except NotFound:
-        raise NotFound(f"There is no run with id {run_id}.") from None
+    except NotVisible:
+        raise NotVisible(f"There is no run with id {run_id}.") from None
     if not _may_see(session, user_id, run, model):
-        raise NotFound(f"There is no run with id {run_id}.")
+        raise NotVisible(f"There is no run with id {run_id}.")
     return run
 
 
@@ -422,10 +422,6 @@ def _view(session: Session, run: Run) -> RunView:
     return _views(session, [run])[0]
 
 
-def _iso(value: datetime | None) -> str:
-    value = as_utc(value)
-    return value.isoformat(timespec="seconds") if value else ""
-
 
 def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
     started, finished = as_utc(run.started_at), as_utc(run.finished_at)
@@ -443,7 +439,7 @@ def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
         solver=str(getattr(run.solver, "value", run.solver)), subset_start=run.subset_start or "",
         subset_end=run.subset_end or "", resample=run.resample or "", status=status.value,
         progress=int(run.progress or 0), message=run.message or "", objective=run.objective,
-        created_at=_iso(run.created_at), finished_at=_iso(run.finished_at), duration_s=duration,
+        created_at=iso_utc(run.created_at), finished_at=iso_utc(run.finished_at), duration_s=duration,
         has_results=has_results, is_out_of_date=bool(run.is_out_of_date),
         has_inputs=has_results and "inputs" in (run.artefacts or {}), notes=run.notes or "",
         has_outputs=has_results and "outputs" in (run.artefacts or {}),

@@ -19,7 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from engage_reflex.models import ActivityLog, EnergyModel, Run, RunStatus
-from engage_reflex.models._common import utcnow
+from engage_reflex.models._common import iso_utc, utcnow
 from engage_reflex.services import models
 from engage_reflex.services.access import open_to_visitors, require_edit, require_view
 from engage_reflex.services.errors import EngageError
@@ -78,17 +78,15 @@ def create_snapshot(*, session: Session, user_id: int, model_id: int) -> Snapsho
                            calliope_config=copy.deepcopy(source.calliope_config or {}))
     session.add(snapshot)
     session.flush()
-    id_maps: dict[str, dict[int, int]] = {}
-    for table_name, where, remap in models.COPY_PLAN:
-        models._copy_table(session, table_name, where, remap, source.id, snapshot.id, id_maps)
+    id_maps = models.copy_contents(session, source_id=source.id, copy_id=snapshot.id)
     runs = _copy_runs(session, source.id, snapshot.id, id_maps["scenarios"])
-    who = models._who(session, user_id)
+    who = models.actor_name(session, user_id)
     detail = f"{who} took snapshot v{version} (“{name}”) with {runs} run{'s' if runs != 1 else ''}"
     # Logged on the model, not counted as an edit of it: its runs stay up to date.
     session.add(ActivityLog(model_id=source.id, user_id=user_id, action="Snapshot", detail=detail,
                             created_at=utcnow()))
     session.flush()
-    return SnapshotView(id=snapshot.id, name=name, version=version, taken_at=models._iso(snapshot.created_at),
+    return SnapshotView(id=snapshot.id, name=name, version=version, taken_at=iso_utc(snapshot.created_at),
                         runs=runs)
 
 
@@ -99,7 +97,7 @@ def list_snapshots(*, session: Session, user_id: int | None, model_id: int) -> l
     found = _snapshots(session, model.id)
     counts = dict(session.exec(select(Run.model_id, func.count(Run.id))
                                .where(Run.model_id.in_([s.id for s in found])).group_by(Run.model_id)).all())
-    return [SnapshotView(id=s.id, name=s.name, version=_version(s.name), taken_at=models._iso(s.created_at),
+    return [SnapshotView(id=s.id, name=s.name, version=_version(s.name), taken_at=iso_utc(s.created_at),
                          runs=counts.get(s.id, 0)) for s in sorted(found, key=lambda s: -_version(s.name))]
 
 

@@ -55,6 +55,23 @@ def shown_name(person: User | None, *, reader_id: int | None) -> str:
     return person.display_name or person.email
 
 
+# An address inside text (activity details such as "Shared with ann@example.org (can edit)").
+_ADDRESS_IN_TEXT = re.compile(r"[^\s@()“”\"',;:<>]+@[^\s@()“”\"',;:<>.]+(?:\.[^\s@()“”\"',;:<>.]+)+")
+
+
+def hide_addresses(*, session: Session, text: str) -> str:
+    """`text` with every email address in it replaced by that account's display name, else by
+    "an Engage user": how a visitor without a login reads a public model's activity."""
+    if "@" not in (text or ""):
+        return text
+
+    def name_for(match: re.Match) -> str:
+        person = session.exec(select(User).where(User.email == normalise_email(match.group(0)))).first()
+        return shown_name(person, reader_id=None) if person is not None else "an Engage user"
+
+    return _ADDRESS_IN_TEXT.sub(name_for, text)
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 

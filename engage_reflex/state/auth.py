@@ -14,7 +14,7 @@ import reflex as rx
 from engage_reflex.db import session_scope
 from engage_reflex.schemas import UserView
 from engage_reflex.services import users
-from engage_reflex.services.errors import LoginRequired, NotFound
+from engage_reflex.services.errors import LoginRequired, NotVisible
 
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/models"
@@ -64,7 +64,7 @@ def call_as_user(token: str, service, kwargs: dict):
 
     Without a valid login, only a service marked `open_to_visitors` runs, with user_id None (a
     visitor reading a public model). Raises LoginRequired when the service needs a login, or when a
-    visitor asked for something only a login might show (a private model); and whatever EngageError
+    visitor asked for something only a login might show (a private model or run); and whatever EngageError
     the service raises; the caller turns those into a toast or a page message.
     """
     with session_scope() as session:
@@ -76,7 +76,7 @@ def call_as_user(token: str, service, kwargs: dict):
             raise LoginRequired(ended)
         try:
             return service(session=session, user_id=None, **kwargs)
-        except NotFound:
+        except NotVisible:  # a private model or run: a login may show it (a deleted part of a public one would not)
             raise LoginRequired(ended if token else "Please log in to see this.") from None
 
 

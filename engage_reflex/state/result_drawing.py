@@ -21,7 +21,7 @@ from engage_reflex.db import session_scope
 from engage_reflex.schemas import ResultsView
 from engage_reflex.schemas.results import SOLVED_BEFORE, ResultDetailsView
 from engage_reflex.services import result_details, results
-from engage_reflex.services.errors import EngageError, NotFound
+from engage_reflex.services.errors import EngageError, NotVisible
 from engage_reflex.state.auth import lookup_user
 
 ALL_NODES = "__all__"
@@ -92,10 +92,10 @@ def read_and_draw(token: str, run_id: str, filters: Filters | None, parts: tuple
                 drawn.figures["storage"] = empty_figure(SOLVED_BEFORE) if storage.levels is None else \
                     storage_figure(storage.levels, view.techs, unit=storage.unit,
                                    title=f"Storage level, {f.node_id or 'all locations'}")
-    except NotFound:
+    except NotVisible as exc:
         if user is None:  # not public: a login may show it
             return Drawn(login_needed=True)
-        return Drawn(email=email, is_admin=admin, error=f"There is no run with id {run_id}.")
+        return Drawn(email=email, is_admin=admin, error=exc.message)
     except EngageError as exc:
         return Drawn(email=email, is_admin=admin, error=exc.message)
     drawn.figures.update({part: draw_overview(part, view, details, f) for part in parts if part in OVERVIEW})

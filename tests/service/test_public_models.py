@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import func, select
 
 from engage_reflex.models import ActivityLog, EnergyModel
-from engage_reflex.services import activity, models, sharing, techs, users
+from engage_reflex.services import activity, feed, models, runs, sharing, techs, users
 from engage_reflex.services.errors import LoginRequired, NotFound, PermissionDenied
 from engage_reflex.state.auth import call_as_user
 
@@ -56,6 +56,13 @@ def test_only_the_owner_makes_a_model_public_and_private_again(session, people):
     assert not any("@" in entry.who for entry in activity.list_activity(session=session, user_id=None,
                                                                         model_id=model_id))
     assert [m.email for m in sharing.get_sharing(session=session, user_id=None, model_id=model_id).members] == [""]
+    # Not inside the activity's words either ("Shared with ed@example.org" reads "Shared with an Engage user").
+    details = [entry.detail for entry in activity.list_activity(session=session, user_id=None, model_id=model_id)]
+    details += [item.text for item in feed.model_feed(session=session, user_id=None, model_id=model_id).items]
+    assert any("with an Engage user (can edit)" in text for text in details)
+    assert not any("@" in text for text in details)
+    assert any("ed@example.org" in entry.detail  # a member reads who it was shared with
+               for entry in activity.list_activity(session=session, user_id=people["ed"], model_id=model_id))
     assert "@" in models.get_model_header(session=session, user_id=people["reader"], model_id=model_id).owner_email
 
     sharing.set_public(session=session, user_id=people["owner"], model_id=model_id, public=False)
@@ -90,3 +97,8 @@ def test_a_visitor_without_a_login_reaches_only_services_open_to_visitors(sessio
     session.expire_all()
     assert session.get(EnergyModel, model_id).name == "Grid 2040"
     assert session.exec(select(func.count(ActivityLog.id))).one() == rows_before + 1  # only "Made public"
+    # A public model's part that is gone: the visitor is told so (a login would not help).
+    with pytest.raises(NotFound, match="no technology with id 999999"):
+        call_as_user("", techs.tech_usage, {"model_id": model_id, "tech_id": 999999})
+    with pytest.raises(LoginRequired, match="Please log in to see this"):  # a private model's run
+        call_as_user("", runs.get_run, {"run_id": 999999})
