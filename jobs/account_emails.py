@@ -1,11 +1,13 @@
-"""Account emails (short queue): the link to activate an account or choose a new password, and the
-invitation to a model shared with an address that has no account yet.
+"""Emails to people (short queue): the link to activate an account or choose a new password, the
+invitation to a model shared with an address that has no account yet, a mention in a comment and
+the daily digest.
 
-The job takes the id of the `account_links` row the planner's request made, makes the token
-there (services/accounts.issue_token: only its sha256 is stored) and sends it through SendGrid
-(jobs/alerts.send). A send that certainly did not happen gives the token back and raises, so
-rq retries it (the enqueue says how often); any other failure is logged and not retried, since
-the email may have gone out.
+Each job takes ids, reads what to send from the database, and sends one email through SendGrid
+(jobs/alerts.send). An account link job makes the token in the `account_links` row the planner's
+request made (services/accounts.issue_token: only its sha256 is stored). A send that certainly did
+not happen raises, so rq retries it (services/queue.enqueue_email says how often; an account link
+gives its token back first); any other failure is logged and not retried, since the email may have
+gone out.
 """
 
 from __future__ import annotations
@@ -37,22 +39,33 @@ def email_for(purpose: str, *, to: str, url: str) -> Alert:
     ))
 
 
-def send_account_email(link_id: int) -> str:
+def _email_job(what: str, compose, *, skipped: str, before_retry=None) -> str:
+    """The shape of every email job: nothing without SendGrid; `compose(session, settings)` reads
+    the rows and gives the email (None: nothing to send, `skipped` says why); then deliver it."""
     settings = get_settings()
     if not settings.sendgrid_api_key:
         return "skipped: no SENDGRID_API_KEY"
     with session_scope() as session:
-        issued = accounts.issue_token(session=session, link_id=link_id)
-    if issued is None:
-        return "skipped: the link is no longer wanted"
-    token, purpose, to = issued
-    email = email_for(purpose, to=to, url=accounts.link_url(purpose, token))
+        email = compose(session, settings)
+    if email is None:
+        return f"skipped: {skipped}"
+    return _deliver(email, what, before_retry) or f"sent: {what}"
 
-    def withdraw() -> None:
+
+def send_account_email(link_id: int) -> str:
+    def compose(session, settings) -> Alert | None:
+        issued = accounts.issue_token(session=session, link_id=link_id)
+        if issued is None:
+            return None
+        token, purpose, to = issued
+        return email_for(purpose, to=to, url=accounts.link_url(purpose, token))
+
+    def withdraw() -> None:  # the unsent email's token must work nowhere; the retry makes a new one
         with session_scope() as session:
             accounts.withdraw_token(session=session, link_id=link_id)
 
-    return _deliver(email, f"the {purpose} link", before_retry=withdraw) or f"sent: {purpose}"
+    return _email_job(f"account link {link_id}", compose, skipped="the link is no longer wanted",
+                      before_retry=withdraw)
 
 
 def _deliver(email: Alert, what: str, before_retry=None) -> str:
@@ -86,17 +99,15 @@ def invitation_for(*, to: str, model_name: str, who: str, can_edit: bool, regist
 def send_invitation(invitation_id: int) -> str:
     from engage_reflex.services import sharing
 
-    settings = get_settings()
-    if not settings.sendgrid_api_key:
-        return "skipped: no SENDGRID_API_KEY"
-    with session_scope() as session:
+    def compose(session, settings) -> Alert | None:
         found = sharing.invitation_email(session=session, invitation_id=invitation_id)
-    if found is None:
-        return "skipped: the invitation is no longer open"
-    to, model_name, who, can_edit = found
-    email = invitation_for(to=to, model_name=model_name, who=who, can_edit=can_edit,
-                           register_url=f"{settings.public_url}/register")
-    return _deliver(email, f"the invitation {invitation_id}") or "sent: invitation"
+        if found is None:
+            return None
+        to, model_name, who, can_edit = found
+        return invitation_for(to=to, model_name=model_name, who=who, can_edit=can_edit,
+                              register_url=f"{settings.public_url}/register")
+
+    return _email_job(f"invitation {invitation_id}", compose, skipped="the invitation is no longer open")
 
 
 def mention_for(*, to: str, model_name: str, who: str, comment: str, model_url: str) -> Alert:
@@ -108,23 +119,19 @@ def mention_for(*, to: str, model_name: str, who: str, comment: str, model_url: 
     ))
 
 
-def send_mentions(comment_id: int) -> str:
-    """Email each member a comment mentions (short queue; retried by rq when SendGrid is down)."""
-    from engage_reflex.models import Comment
+def send_mention(comment_id: int, user_id: int) -> str:
+    """Email one member a comment mentions (one job per person, so a retry resends to nobody else)."""
     from engage_reflex.services import feed
 
-    settings = get_settings()
-    if not settings.sendgrid_api_key:
-        return "skipped: no SENDGRID_API_KEY"
-    with session_scope() as session:
-        told, model_name, who, body = feed.mention_emails(session=session, comment_id=comment_id)
-        comment = session.get(Comment, comment_id)
-        model_id = comment.model_id if comment is not None else 0
-    failed = [to for to in told
-              if _deliver(mention_for(to=to, model_name=model_name, who=who, comment=body,
-                                      model_url=f"{settings.public_url}/models/{model_id}"),
-                          f"the mention in comment {comment_id}")]
-    return f"sent: {len(told) - len(failed)} mention(s)" + (f", {len(failed)} failed" if failed else "")
+    def compose(session, settings) -> Alert | None:
+        found = feed.mention_email(session=session, comment_id=comment_id, user_id=user_id)
+        if found is None:
+            return None
+        return mention_for(to=found.to, model_name=found.model_name, who=found.who, comment=found.body,
+                           model_url=f"{settings.public_url}/models/{found.model_id}")
+
+    return _email_job(f"mention of user {user_id} in comment {comment_id}", compose,
+                      skipped="the comment, or the person's rights, are gone")
 
 
 def digest_for(*, to: str, models: list, public_url: str) -> Alert:
@@ -142,12 +149,8 @@ def send_digest(user_id: int) -> str:
     """The day's digest of one person (queued by services.digests.queue_due_digests)."""
     from engage_reflex.services import digests
 
-    settings = get_settings()
-    if not settings.sendgrid_api_key:
-        return "skipped: no SENDGRID_API_KEY"
-    with session_scope() as session:
+    def compose(session, settings) -> Alert | None:
         to, models = digests.digest_of(session=session, user_id=user_id)
-    if not models:
-        return "skipped: nothing new"
-    return _deliver(digest_for(to=to, models=models, public_url=settings.public_url),
-                    f"the digest of user {user_id}") or f"sent: digest of {len(models)} models"
+        return digest_for(to=to, models=models, public_url=settings.public_url) if models else None
+
+    return _email_job(f"digest of user {user_id}", compose, skipped="nothing new")

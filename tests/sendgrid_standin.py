@@ -24,6 +24,7 @@ class SendGridStandIn(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _MailSendHandler)
         self.status = 202
+        self.refuse_next: dict[str, int] = {}  # address -> how many more of its emails get a 503
         self.requests: list[dict] = []
         self.lock = threading.Lock()
 
@@ -45,8 +46,7 @@ class SendGridStandIn(ThreadingHTTPServer):
             return [r["body"] for r in self.requests if r["answered"] == 202]
 
     def emails_to(self, address: str) -> list[dict]:
-        return [e for e in self.emails()
-                if any(to.get("email") == address for p in e.get("personalizations", []) for to in p.get("to", []))]
+        return [e for e in self.emails() if address in _recipients(e)]
 
     def wait_for_link(self, address: str, path: str, *, count: int = 1, timeout_s: float = 30) -> str:
         """The link to `path` (e.g. "/activate") in the `count`-th such email to `address`, once it came."""
@@ -82,10 +82,15 @@ class _MailSendHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status = self.server.status if self.path == "/v3/mail/send" else 404
+        body = json.loads(raw or b"null")
         with self.server.lock:
+            for address in _recipients(body):
+                if self.server.refuse_next.get(address, 0) > 0:
+                    self.server.refuse_next[address] -= 1
+                    status = 503
             self.server.requests.append({
                 "method": self.command, "path": self.path, "authorization": self.headers.get("Authorization"),
-                "body": json.loads(raw or b"null"), "answered": status,
+                "body": body, "answered": status,
             })
         answer = b"" if status == 202 else json.dumps({"errors": [{"message": "stand-in says no"}]}).encode()
         self.send_response(status)
@@ -95,6 +100,10 @@ class _MailSendHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep pytest's output clean
         pass
+
+
+def _recipients(email: dict | None) -> list[str]:
+    return [to.get("email") for p in (email or {}).get("personalizations", []) for to in p.get("to", [])]
 
 
 def text_of(email: dict) -> str:

@@ -111,7 +111,7 @@ def _ask(session: Session, user: User, purpose: str) -> bool:
     session.add(link)
     session.commit()
     try:
-        jobqueue.enqueue_email(EMAIL_JOB, link.id, f"email account link {link.id}")
+        jobqueue.enqueue_email(EMAIL_JOB, link.id, description=f"email account link {link.id}")
     except Exception:
         session.delete(link)
         session.commit()

@@ -72,7 +72,7 @@ def queue_due_digests() -> int:
         with session_scope() as session:
             claimed = claim_due(session=session)
         for user_id in claimed:
-            jobqueue.enqueue_email(DIGEST_JOB, user_id, f"daily digest of user {user_id}")
+            jobqueue.enqueue_email(DIGEST_JOB, user_id, description=f"daily digest of user {user_id}")
         return len(claimed)
     except Exception:
         LOGGER.exception("queueing the daily digests failed; the next pass tries again")

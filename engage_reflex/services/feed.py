@@ -26,7 +26,7 @@ from engage_reflex.services.errors import EngageError, PermissionDenied
 from engage_reflex.services.users import hide_addresses, normalise_email, shown_name
 
 LOGGER = logging.getLogger(__name__)
-MENTION_JOB = "jobs.account_emails.send_mentions"
+MENTION_JOB = "jobs.account_emails.send_mention"
 COMMENT_MAX = 4000
 MENTION = re.compile(r"@([^\s@]+@[^\s@]+\.[^\s@,;:!?)\]]+)")
 _FINAL = {RunStatus.succeeded.value: "succeeded", RunStatus.failed.value: "failed",
@@ -140,30 +140,43 @@ def post_comment(*, session: Session, user_id: int, model_id: int, body: str) ->
     _mark_seen(session, user_id, model.id)  # one's own comment is not news to oneself
     session.commit()
     told = tuple(sorted(a for a in addresses if by_address[a].id != user_id))
-    if told:
+    for address in told:  # a job per person: a retry after SendGrid refused resends to nobody else
+        person_id = by_address[address].id
         try:
-            jobqueue.enqueue_email(MENTION_JOB, comment.id, f"email the mentions of comment {comment.id}")
-        except Exception:  # the comment stands; only the emails are missing
-            LOGGER.warning("could not queue the mention emails of comment %s", comment.id, exc_info=True)
+            jobqueue.enqueue_email(MENTION_JOB, comment.id, person_id,
+                                   description=f"email user {person_id} the mention in comment {comment.id}")
+        except Exception:  # the comment stands; only the email is missing
+            LOGGER.warning("could not queue the mention email of comment %s", comment.id, exc_info=True)
     author = session.get(User, user_id)
     item = FeedItem("comment", "Comment", text, shown_name(author, reader_id=user_id), iso_utc(comment.created_at),
                     False)
     return PostedComment(item=item, mentioned=told)
 
 
-def mention_emails(*, session: Session, comment_id: int) -> tuple[list[str], str, str, str]:
-    """(member addresses mentioned, model name, author, comment) for the mention emails; ([], ...)
-    once the comment or its model is gone."""
+@dataclass(frozen=True)
+class MentionEmail:
+    to: str
+    model_id: int
+    model_name: str
+    who: str  # the comment's author
+    body: str
+
+
+def mention_email(*, session: Session, comment_id: int, user_id: int) -> MentionEmail | None:
+    """What to email `user_id` about being mentioned in the comment; None once the comment or its
+    model is gone, or the person no longer may open the model or is not mentioned in it."""
     comment = session.get(Comment, comment_id)
     model = session.get(EnergyModel, comment.model_id) if comment is not None else None
-    if comment is None or model is None:
-        return [], "", "", ""
-    members = _member_ids(session, model)
+    person = session.get(User, user_id)
+    if comment is None or model is None or person is None or user_id == comment.user_id:
+        return None
+    if user_id not in _member_ids(session, model):
+        return None
+    if person.email not in {normalise_email(m) for m in MENTION.findall(comment.body)}:
+        return None
     author = session.get(User, comment.user_id) if comment.user_id else None
-    by_address = {u.email: u for u in session.exec(select(User).where(User.id.in_(members))).all()}
-    told = sorted(a for a in {normalise_email(m) for m in MENTION.findall(comment.body)}
-                  if a in by_address and by_address[a].id != comment.user_id)
-    return told, model.name, shown_name(author, reader_id=comment.user_id), comment.body
+    return MentionEmail(to=person.email, model_id=model.id, model_name=model.name,
+                        who=shown_name(author, reader_id=user_id), body=comment.body)
 
 
 def _mark_seen(session: Session, user_id: int, model_id: int) -> None:

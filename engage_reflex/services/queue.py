@@ -90,13 +90,13 @@ def enqueue_run_step(run_id: int, step: Literal["build", "solve"]) -> Job:
     )
 
 
-def enqueue_email(function: str, row_id: int, description: str) -> Job:
-    """An email job (jobs/account_emails.py) on the short queue: it takes the id of the row it
+def enqueue_email(function: str, *ids: int, description: str) -> Job:
+    """An email job (jobs/account_emails.py) on the short queue: it takes the ids of the rows it
     emails about, and rq tries it again after 10 s, 1 min and 5 min when SendGrid could not take it."""
     from rq import Retry
 
     return queue("short").enqueue(
-        function, row_id, job_timeout=job_timeout("short"), retry=Retry(max=3, interval=[10, 60, 300]),
+        function, *ids, job_timeout=job_timeout("short"), retry=Retry(max=3, interval=[10, 60, 300]),
         result_ttl=3600, failure_ttl=7 * 24 * 3600, description=description,
     )
 

@@ -171,7 +171,7 @@ def _email_invitation(invitation_id: int) -> None:
     if not accounts.email_enabled():
         return
     try:
-        jobqueue.enqueue_email(INVITATION_JOB, invitation_id, f"email invitation {invitation_id}")
+        jobqueue.enqueue_email(INVITATION_JOB, invitation_id, description=f"email invitation {invitation_id}")
     except Exception:  # the invitation works without the email: the owner can tell them too
         LOGGER.warning("could not queue the email of invitation %s", invitation_id, exc_info=True)
 

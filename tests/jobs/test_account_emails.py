@@ -89,3 +89,36 @@ def test_sendgrid_refusing_for_now_leaves_no_working_link_and_is_tried_again(sen
                                                                                  timeout_s=0)))
     # An activation asked for after the account became active sends nothing.
     assert account_emails.send_account_email(link.id).startswith("skipped")
+
+
+def test_each_member_a_comment_mentions_is_emailed_once_even_when_one_email_is_retried(sendgrid, session):
+    from rq.registry import ScheduledJobRegistry
+
+    from engage_reflex.services import feed, models, sharing
+    from engage_reflex.services import queue as jobqueue
+
+    ids = {name: users.register(session=session, email=f"{name}@example.org", password=PASSWORD,
+                                display_name=name.capitalize()).id for name in ("ann", "bo", "cy")}
+    model_id = models.create_model(session=session, user_id=ids["ann"], name="Grid 2040").id
+    session.commit()
+    for name in ("bo", "cy"):
+        sharing.share(session=session, user_id=ids["ann"], model_id=model_id, email=f"{name}@example.org",
+                      can_edit=False)
+    sendgrid.refuse_next["cy@example.org"] = 1  # SendGrid cannot take Cy's email at first
+    feed.post_comment(session=session, user_id=ids["ann"], model_id=model_id,
+                      body="@bo@example.org and @cy@example.org: is the coal cap right?")
+    _run_queued_jobs()
+    [to_bo] = sendgrid.emails_to("bo@example.org")
+    assert to_bo["subject"] == "Ann mentioned you on “Grid 2040”" and "> @bo@example.org" in text_of(to_bo)
+    assert f"{PUBLIC_URL}/models/{model_id}" in text_of(to_bo)
+    assert sendgrid.emails_to("cy@example.org") == []
+
+    # rq keeps Cy's email for a retry in 10 s; run it now: Cy gets it, Bo is not emailed again.
+    short = jobqueue.queue("short")
+    scheduled = ScheduledJobRegistry(queue=short)
+    [job_id] = scheduled.get_job_ids()
+    scheduled.remove(job_id)
+    short.enqueue_job(short.fetch_job(job_id))
+    _run_queued_jobs()
+    assert len(sendgrid.emails_to("cy@example.org")) == 1 and len(sendgrid.emails_to("bo@example.org")) == 1
+    assert sendgrid.emails_to("ann@example.org") == []  # the author is not told of her own comment

@@ -63,10 +63,13 @@ def test_members_comment_and_mention_each_other(session, team, redis_url):
                                body="  Looks right. @Owner@Example.org, the coal cap?  \r\nThanks  ")
     assert posted.mentioned == ("owner@example.org",)
     assert posted.item.text == "Looks right. @Owner@Example.org, the coal cap?\nThanks"
-    job = jobqueue.queue("short").jobs[-1]
-    assert job.func_name == feed.MENTION_JOB and job.args == (1,)
-    told, model_name, who, body = feed.mention_emails(session=session, comment_id=1)
-    assert (told, model_name, who) == (["owner@example.org"], "Grid 2040", "Vera") and "coal cap" in body
+    [job] = jobqueue.queue("short").jobs
+    assert job.func_name == feed.MENTION_JOB and job.args == (1, team["owner"])
+    email = feed.mention_email(session=session, comment_id=1, user_id=team["owner"])
+    assert (email.to, email.model_name, email.who) == ("owner@example.org", "Grid 2040", "Vera")
+    assert "coal cap" in email.body
+    for not_mentioned in (team["vera"], team["ed"]):  # the author, a member not mentioned: no email
+        assert feed.mention_email(session=session, comment_id=1, user_id=not_mentioned) is None
     assert _unread(session, team["owner"]) == {"Grid 2040": 1}
     assert _unread(session, team["vera"])["Grid 2040"] == 0  # commenting marks it read
     comments = [i for i in feed.model_feed(session=session, user_id=team["ed"], model_id=team["model"]).items
