@@ -14,8 +14,12 @@ from sqlmodel import Session, select
 
 from engage_reflex import db
 from engage_reflex.models import EnergyModel, Run, Scenario, Timeseries, User
+from engage_reflex.settings import get_settings
+from tests.sendgrid_standin import SendGridStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SENDGRID_KEY = "SG.test-key"
+PUBLIC_URL = "https://engage.example.org"
 
 
 def make_user(session: Session, email: str) -> User:
@@ -23,6 +27,23 @@ def make_user(session: Session, email: str) -> User:
     session.add(user)
     session.commit()
     return user
+
+
+@pytest.fixture
+def sendgrid(db_url, monkeypatch):
+    """The local SendGrid stand-in, and the settings that send every email of this process and of the
+    workers it starts to it."""
+    server = SendGridStandIn().start()
+    monkeypatch.setenv("SENDGRID_API_KEY", SENDGRID_KEY)
+    monkeypatch.setenv("SENDGRID_API_HOST", server.url)
+    monkeypatch.setenv("ENGAGE_EMAIL_FROM", "engage@example.org")
+    monkeypatch.setenv("ENGAGE_PUBLIC_URL", PUBLIC_URL + "/")  # as an operator may write it: links have one /
+    get_settings.cache_clear()
+    try:
+        yield server
+    finally:
+        server.stop()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -9,30 +9,13 @@ from sqlmodel import select
 
 from engage_reflex.models import AccountLink
 from engage_reflex.services import accounts, users
-from engage_reflex.settings import get_settings
 from jobs import account_emails
 from jobs.alerts import SendFailed
-from tests.jobs.conftest import start_worker
-from tests.sendgrid_standin import SendGridStandIn, text_of
+from tests.jobs.conftest import PUBLIC_URL, start_worker
+from tests.sendgrid_standin import text_of
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+pytestmark = [pytest.mark.parametrize("db_url", ["sqlite"], indirect=True), pytest.mark.usefixtures("redis_url")]
 PASSWORD = "a-long-password"
-PUBLIC_URL = "https://engage.example.org"
-
-
-@pytest.fixture
-def sendgrid(db_url, redis_url, monkeypatch):
-    server = SendGridStandIn().start()
-    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test-key")
-    monkeypatch.setenv("SENDGRID_API_HOST", server.url)
-    monkeypatch.setenv("ENGAGE_EMAIL_FROM", "engage@example.org")
-    monkeypatch.setenv("ENGAGE_PUBLIC_URL", PUBLIC_URL)
-    get_settings.cache_clear()
-    try:
-        yield server
-    finally:
-        server.stop()
-        get_settings.cache_clear()
 
 
 def _run_queued_jobs() -> str:

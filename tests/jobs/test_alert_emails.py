@@ -23,28 +23,14 @@ from engage_reflex.services import queue as jobqueue
 from engage_reflex.services import runs
 from engage_reflex.settings import get_settings
 from jobs import alerts, reconciler
-from tests.jobs.conftest import start_worker
-from tests.sendgrid_standin import SendGridStandIn, text_of
-
-API_KEY = "SG.test-key"
-PUBLIC_URL = "https://engage.example.org"
+from tests.jobs.conftest import PUBLIC_URL, SENDGRID_KEY, start_worker
+from tests.sendgrid_standin import text_of
 
 
-@pytest.fixture
-def sendgrid(db_url, monkeypatch):
-    server = SendGridStandIn().start()
-    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
-    monkeypatch.setenv("SENDGRID_API_HOST", server.url)
-    monkeypatch.setenv("ENGAGE_EMAIL_FROM", "engage@example.org")
-    monkeypatch.setenv("ENGAGE_PUBLIC_URL", PUBLIC_URL + "/")
+@pytest.fixture(autouse=True)
+def alert_defaults(monkeypatch):
     monkeypatch.delenv("ENGAGE_LONG_RUN_ALERT_SECONDS", raising=False)  # the default: 20 minutes
     monkeypatch.setattr(alerts, "_sweep_paused_until", 0.0)
-    get_settings.cache_clear()
-    try:
-        yield server
-    finally:
-        server.stop()
-        get_settings.cache_clear()
 
 
 def _finished_run(session, small_model, status: RunStatus, took: timedelta, message: str = "") -> Run:
@@ -72,7 +58,7 @@ def test_a_long_successful_run_emails_its_owner_once_with_a_link(sendgrid, sessi
 
     [request] = sendgrid.requests
     assert (request["method"], request["path"]) == ("POST", "/v3/mail/send")
-    assert request["authorization"] == f"Bearer {API_KEY}"
+    assert request["authorization"] == f"Bearer {SENDGRID_KEY}"
     email = request["body"]
     assert email["personalizations"][0]["to"] == [{"email": "owner@example.org"}]
     assert email["from"] == {"email": "engage@example.org"}
