@@ -122,14 +122,14 @@ def _ask(session: Session, user: User, purpose: str) -> bool:
 def register(*, session: Session, email: str, password: str, display_name: str = "") -> Registered:
     """Create an account. With email: inactive, and its activation email is queued."""
     needs_activation = email_enabled()
-    user = users.register(session=session, email=email, password=password, display_name=display_name,
-                          active=not needs_activation)
-    row = session.get(User, user.id)
-    if not needs_activation:
-        sharing.accept_invitations(session, row)
-        session.commit()
+    if not needs_activation:  # usable at once: the invitations to its address are accepted with it
+        user = users.register(session=session, email=email, password=password, display_name=display_name,
+                              with_account=lambda row: sharing.accept_invitations(session, row))
         return Registered(user=user, needs_activation=False)
-    return Registered(user=user, needs_activation=True, email_queued=_ask(session, row, ACTIVATE))
+    user = users.register(session=session, email=email, password=password, display_name=display_name,
+                          active=False)
+    return Registered(user=user, needs_activation=True,
+                      email_queued=_ask(session, session.get(User, user.id), ACTIVATE))
 
 
 def request_activation_email(*, session: Session, email: str) -> None:

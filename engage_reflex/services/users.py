@@ -120,9 +120,10 @@ def clean_display_name(display_name: str | None) -> str:
 
 
 def register(*, session: Session, email: str, password: str, display_name: str = "",
-             active: bool = True) -> UserView:
+             active: bool = True, with_account=None) -> UserView:
     """Create an account. `active=False`: it waits for its email address to be confirmed
-    (services/accounts.py sends the link)."""
+    (services/accounts.py sends the link). `with_account(user)` adds what goes with the new account
+    in the same transaction (accepting the invitations to its address)."""
     email = normalise_email(email)
     if not email:
         raise EngageError("Please enter your email address.")
@@ -137,10 +138,16 @@ def register(*, session: Session, email: str, password: str, display_name: str =
                 activated_at=datetime.now(UTC) if active else None)
     session.add(user)
     try:
+        session.flush()
+        if with_account is not None:
+            with_account(user)
         session.commit()
     except IntegrityError:  # registered twice at the same moment
         session.rollback()
         raise EngageError(f"There is already an account for {email}. Log in instead, or use another email.")
+    except BaseException:  # no account without what goes with it
+        session.rollback()
+        raise
     session.refresh(user)
     return view_of(user)
 

@@ -113,6 +113,26 @@ def test_an_invitation_can_be_withdrawn_before_it_is_used(session, team):
     assert not access.can_view(session=session, user_id=later.id, model=session.get(EnergyModel, team["model"]))
 
 
+def test_without_email_an_account_and_its_invitations_are_one_registration(session, team, monkeypatch):
+    """Registering where Engage sends no email: the account is usable at once and its invitations are
+    accepted with it; if accepting fails, there is no account either (registering again works)."""
+    sharing.share(session=session, user_id=team["owner"], model_id=team["model"], email="new@example.org",
+                  can_edit=False)
+
+    def fails(session, user):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(sharing, "accept_invitations", fails)
+    with pytest.raises(RuntimeError):
+        accounts.register(session=session, email="new@example.org", password=PASSWORD)
+    assert session.exec(select(User).where(User.email == "new@example.org")).first() is None
+    monkeypatch.undo()
+    newcomer = accounts.register(session=session, email="new@example.org", password=PASSWORD).user
+    session.expire_all()
+    assert access.role_of(session=session, user_id=newcomer.id, model=session.get(EnergyModel, team["model"])) == \
+        "viewer"
+
+
 def test_ownership_moves_to_a_collaborator_and_the_old_owner_keeps_edit_rights(session, team):
     with pytest.raises(EngageError, match="Share “Grid 2040” with ed@example.org first"):
         sharing.transfer_ownership(session=session, user_id=team["owner"], model_id=team["model"],
