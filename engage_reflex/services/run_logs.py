@@ -20,8 +20,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from engage_reflex.models import Run
 from engage_reflex.services import live_log_stream, runs, storage
 from engage_reflex.services.access import open_to_visitors
 from engage_reflex.services.errors import EngageError
@@ -53,21 +54,35 @@ def raw_log_key(run_id: int) -> str:
     return storage.join_key(storage.run_prefix(run_id), RAW_LOG_FILE)
 
 
+def _stored_raw_log(session: Session, run_id: int) -> str | None:
+    """The store key of a run's full log: its own; for a snapshot's copy of a run, the log of the
+    run whose results it shares (kept as long as those results are); None when there is none."""
+    store = storage.get_store()
+    own = raw_log_key(run_id)
+    if store.exists(own):
+        return own
+    results = session.exec(select(Run.artefact_dir).where(Run.id == run_id)).first() or ""
+    found = re.match(r"runs/(\d+)/", results)
+    if found and int(found.group(1)) != run_id and store.exists(raw_log_key(int(found.group(1)))):
+        return raw_log_key(int(found.group(1)))
+    return None
+
+
 @open_to_visitors
 def run_log_view(*, session: Session, user_id: int | None, run_id: int) -> RunLogView:
     """What the Log dialog shows, for a user who may see the run (NotFound otherwise)."""
     view = runs.get_run(session=session, user_id=user_id, run_id=run_id)
     text = runs.run_log(session=session, user_id=user_id, run_id=run_id)
     return RunLogView(run_id=view.id, status=view.status, message=view.message or "", text=clip(text.strip()),
-                      has_raw_log=storage.get_store().exists(raw_log_key(run_id)))
+                      has_raw_log=_stored_raw_log(session, run_id) is not None)
 
 
 @open_to_visitors
 def raw_log_path(*, session: Session, user_id: int | None, run_id: int) -> str:
     """The store key of the full log of a run the user may see (any status), for the download route."""
     runs.get_run(session=session, user_id=user_id, run_id=run_id)
-    key = raw_log_key(run_id)
-    if not storage.get_store().exists(key):
+    key = _stored_raw_log(session, run_id)
+    if key is None:
         raise EngageError(f"Run {run_id} has no full log to download (it has not started, or it was "
                           "started again and its log replaced).")
     return key

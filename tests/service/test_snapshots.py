@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from engage_reflex.models import EnergyModel, Run, RunStatus, Scenario, Technology
-from engage_reflex.services import calliope_io, models, parameters, runs, sharing, snapshots, users
+from engage_reflex.services import calliope_io, models, parameters, run_logs, runs, sharing, snapshots, storage, users
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 from tests.service.test_calliope_io import write_tiny_model
 
@@ -74,6 +74,12 @@ def test_a_snapshot_keeps_the_model_as_it_was_with_its_runs(session, grid, tmp_p
     kept = runs.list_runs(session=session, user_id=grid["reviewer"], model_id=first.id)
     assert [(r.objective, r.status) for r in kept] == [(42.0, "succeeded")]
     assert not session.get(Run, grid["run"]).is_out_of_date
+    # ...and the full log of the run it copies (kept beside the results it shares).
+    assert not run_logs.run_log_view(session=session, user_id=grid["reviewer"], run_id=kept[0].id).has_raw_log
+    source_log = storage.join_key(f"runs/{grid['model']}00", run_logs.RAW_LOG_FILE)
+    storage.get_store().write_bytes(source_log, b"Calliope and HiGHS said all this\n")
+    assert run_logs.run_log_view(session=session, user_id=grid["reviewer"], run_id=kept[0].id).has_raw_log
+    assert run_logs.raw_log_path(session=session, user_id=grid["reviewer"], run_id=kept[0].id) == source_log
 
     # A model copied from the snapshot is the snapshot, editable.
     copied = models.copy_model(session=session, user_id=grid["reviewer"], source_model_id=first.id)
