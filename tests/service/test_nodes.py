@@ -27,7 +27,7 @@ from engage_reflex.models import (
 )
 from engage_reflex.services import calliope_io
 from engage_reflex.services import nodes as svc
-from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
+from engage_reflex.services.errors import EngageError, NotFound, NotVisible, PermissionDenied
 
 
 def call(db_url, fn, **kwargs):
@@ -110,7 +110,7 @@ PLACE_REFUSALS = [
     (dict(tech="foreign_tech"), NotFound, "That technology is not part of this model"),
     (dict(location="foreign_loc"), NotFound, "That location is not part of this model"),
     (dict(user="viewer"), PermissionDenied, "You can view “Norway” but not change it"),
-    (dict(user="stranger"), NotFound, "There is no model with id"),
+    (dict(user="stranger"), NotVisible, "There is no model with id"),
 ]
 
 
@@ -346,7 +346,7 @@ LINK_REFUSALS = [
     (dict(name="x" * 101), EngageError, "The link name “xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…” is 101 characters long"),
     (dict(name="solar_pv"), EngageError, "“solar_pv” is the name of a technology: a link needs a name of its own."),
     (dict(user="viewer"), PermissionDenied, "You can view “Norway” but not change it"),
-    (dict(user="stranger"), NotFound, "There is no model with id"),
+    (dict(user="stranger"), NotVisible, "There is no model with id"),
 ]
 
 
