@@ -140,10 +140,10 @@ run: install services
 # are marked [jobs] and [e2e].
 test: install test-system-deps redis postgres
 	@status=0; \
-	$(VPY) -m pytest -q -n 2 --dist loadfile tests/service tests/unit || status=1; \
-	( $(VPY) -m pytest -q -p no:cacheprovider tests/jobs 2>&1 | sed -u 's/^/[jobs] /'; \
+	$(VPY) -m pytest -q --durations=20 -n 2 --dist loadfile tests/service tests/unit || status=1; \
+	( $(VPY) -m pytest -q --durations=20 -p no:cacheprovider tests/jobs 2>&1 | sed -u 's/^/[jobs] /'; \
 	  exit $${PIPESTATUS[0]} ) & jobs_pid=$$!; \
-	ENGAGE_TEST_REDIS_URL=redis://127.0.0.1:6379/12 $(VPY) -m pytest -q tests/e2e 2>&1 | sed -u 's/^/[e2e] /'; \
+	ENGAGE_TEST_REDIS_URL=redis://127.0.0.1:6379/12 $(VPY) -m pytest -q --durations=20 tests/e2e 2>&1 | sed -u 's/^/[e2e] /'; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || status=1; \
 	wait $$jobs_pid || status=1; \
 	exit $$status

@@ -33,7 +33,7 @@ from tests.builder_recipe import (
     build_with_services,
     exported,
 )
-from tests.e2e.ui import editor_area, hydrated, open_dialog, register
+from tests.e2e.ui import editor_area, hydrated, open_dialog, register, steady_box
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-password"
@@ -110,8 +110,7 @@ def test_build_a_model_from_nothing_run_it_and_export_what_the_services_build(
     south = page.get_by_role("button", name=LOCATIONS[1][0], exact=True)
     before = _row_cell(page, LOCATIONS[1][0], 0).inner_text()
     expect(south).to_be_visible()
-    page.wait_for_timeout(800)  # the map zooms to fit both markers: let it settle before grabbing one
-    box = south.bounding_box()
+    box = steady_box(south)  # the map zooms to fit both markers: let it settle before grabbing one
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()

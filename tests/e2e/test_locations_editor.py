@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from engage_reflex.db import session_scope
 from engage_reflex.models import EnergyModel, Link, Location, Technology, User
-from tests.e2e.ui import hydrated, open_dialog, register
+from tests.e2e.ui import hydrated, open_dialog, register, steady_box
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -119,7 +119,7 @@ def test_map_add_drag_validate_csv_delete_and_view_only(page: Page, base_url: st
 
     # Drag Oslo: saved on drop, the table shows the new coordinates.
     before = _cell(page, "Oslo", 0).inner_text()
-    box = oslo.bounding_box()
+    box = steady_box(oslo)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from playwright.sync_api import Locator, Page, expect
@@ -93,3 +94,16 @@ def run_days(page: Page, start: str, end: str, notes: str = "") -> str:
     run = page.locator(".run-row").first
     expect(run.locator(".run-status")).to_have_text("succeeded", timeout=180_000)
     return run.get_attribute("data-run-id")
+
+
+def steady_box(locator: Locator) -> dict:
+    """The element's box once it stopped moving (the map may still be gliding to fit a new marker:
+    a drag started on where the marker was a moment ago grabs nothing)."""
+    box = locator.bounding_box()
+    for _ in range(40):
+        time.sleep(0.25)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    raise AssertionError(f"the marker kept moving for 10 s: {box}")
