@@ -55,6 +55,20 @@ def can_view(*, session: Session, user_id: int | None, model: EnergyModel) -> bo
     return collab is not None
 
 
+def is_member(*, session: Session, user_id: int | None, model: EnergyModel) -> bool:
+    """The owner or someone the model is shared with (of a snapshot: of its model). Only members see
+    each other's email addresses; a public model's other readers see names."""
+    if user_id is None:
+        return False
+    source = _snapshot_source(session, model)
+    if source is not None:
+        return is_member(session=session, user_id=user_id, model=source)
+    if model.owner_id == user_id:
+        return True
+    return session.exec(select(Collaborator.id).where(Collaborator.model_id == model.id,
+                                                      Collaborator.user_id == user_id)).first() is not None
+
+
 def require_view(*, session: Session, user_id: int | None, model_id: int) -> EnergyModel:
     model = _model_or_404(session, model_id)
     if not can_view(session=session, user_id=user_id, model=model):

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from engage_reflex.models import ActivityLog, EnergyModel, Run, User
 from engage_reflex.models._common import iso_utc, utcnow
 from engage_reflex.schemas.editor import ActivityView
-from engage_reflex.services.access import open_to_visitors, require_view
+from engage_reflex.services.access import is_member, open_to_visitors, require_view
 from engage_reflex.services.users import hide_addresses, shown_name
 
 
@@ -35,7 +35,9 @@ def record_change(*, session: Session, model: EnergyModel, user_id: int | None, 
 @open_to_visitors
 def list_activity(*, session: Session, user_id: int | None, model_id: int, limit: int = 50) -> list[ActivityView]:
     """The newest entries of a model's activity log first (for anyone who may view the model)."""
-    require_view(session=session, user_id=user_id, model_id=model_id)
+    model = require_view(session=session, user_id=user_id, model_id=model_id)
+    # Members read each other's addresses; a public model's other readers read names.
+    reader = user_id if is_member(session=session, user_id=user_id, model=model) else None
     rows = session.exec(
         select(ActivityLog, User)
         .join(User, User.id == ActivityLog.user_id, isouter=True)
@@ -45,7 +47,7 @@ def list_activity(*, session: Session, user_id: int | None, model_id: int, limit
     ).all()
     return [
         ActivityView(id=row.id, when=iso_utc(row.created_at),
-                     who=shown_name(user, reader_id=user_id), action=row.action,
-                     detail=row.detail if user_id is not None else hide_addresses(session=session, text=row.detail))
+                     who=shown_name(user, reader_id=reader), action=row.action,
+                     detail=row.detail if reader is not None else hide_addresses(session=session, text=row.detail))
         for row, user in rows
     ]

@@ -83,7 +83,7 @@ def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: i
             return ""
         if person_id not in people:
             people[person_id] = session.get(User, person_id)
-        return shown_name(people[person_id], reader_id=user_id)
+        return shown_name(people[person_id], reader_id=user_id if member else None)
 
     def new(when: datetime | None, by: int | None) -> bool:
         return member and by != user_id and when is not None and (seen is None or as_utc(when) > seen)
@@ -93,7 +93,7 @@ def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: i
                               .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc()).limit(limit)):
         items.append((as_utc(entry.created_at), FeedItem(
             "change", entry.action,
-            entry.detail if user_id is not None else hide_addresses(session=session, text=entry.detail),
+            entry.detail if member else hide_addresses(session=session, text=entry.detail),
             who(entry.user_id), iso_utc(entry.created_at),
             new(entry.created_at, entry.user_id))))
     scenarios = dict(session.exec(select(Scenario.id, Scenario.name).where(Scenario.model_id == model.id)).all())

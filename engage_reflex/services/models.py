@@ -43,7 +43,14 @@ from engage_reflex.models.series_blob import series_from_lists
 from engage_reflex.schemas import LocationView, ModelDetail, ModelSummary, ScenarioView, TechView
 from engage_reflex.schemas.editor import ModelHeader
 from engage_reflex.schemas.models import DeletedModel, ModelCounts, ModelInfo
-from engage_reflex.services.access import can_edit, open_to_visitors, require_edit, require_view, role_of
+from engage_reflex.services.access import (
+    can_edit,
+    is_member,
+    open_to_visitors,
+    require_edit,
+    require_view,
+    role_of,
+)
 from engage_reflex.services.users import shown_name
 from engage_reflex.services import feed
 from engage_reflex.services.activity import record_change
@@ -83,6 +90,7 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
     scenarios = _counts(session, Scenario, ids)
     # What is new to them, on the models they are a member of (not the public ones of others).
     member_of = [m.id for m, _ in rows if user_id is not None and (m.owner_id == user_id or m.id in collab_edit)]
+    members = set(member_of)
     unread = feed.unread_counts(session, user_id, member_of) if member_of else {}
     summaries = []
     for model, owner in rows:
@@ -94,7 +102,7 @@ def list_models(*, session: Session, user_id: int | None) -> list[ModelSummary]:
                 id=model.id,
                 name=model.name,
                 description=model.description,
-                owner_email=owner.email if user_id is not None else shown_name(owner, reader_id=None),
+                owner_email=owner.email if model.id in members else shown_name(owner, reader_id=None),
                 is_public=model.is_public,
                 is_own=is_own,
                 can_edit=is_own or collab_edit.get(model.id, False),
@@ -136,7 +144,7 @@ def get_model_detail(*, session: Session, user_id: int | None, model_id: int) ->
         description=model.description,
         is_public=model.is_public,
         can_edit=can_edit(session=session, user_id=user_id, model=model),
-        owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
+        owner_email=_owner_shown(session, user_id, model, owner),
         time_start=time_start,
         time_end=time_end,
         default_subset_start=default_start,
@@ -152,6 +160,13 @@ def get_model_detail(*, session: Session, user_id: int | None, model_id: int) ->
     )
 
 
+def _owner_shown(session: Session, user_id: int | None, model: EnergyModel, owner: User | None) -> str:
+    """The owner's address for the model's members; for its other readers (a public model), a name."""
+    if owner is not None and is_member(session=session, user_id=user_id, model=model):
+        return owner.email
+    return shown_name(owner, reader_id=None)
+
+
 @open_to_visitors
 def get_model_header(*, session: Session, user_id: int | None, model_id: int) -> ModelHeader:
     """The model and the user's role in it, for the top of every editor page."""
@@ -160,7 +175,7 @@ def get_model_header(*, session: Session, user_id: int | None, model_id: int) ->
     return ModelHeader(
         id=model.id, name=model.name, description=model.description, time_zone=model.time_zone or "UTC",
         is_public=model.is_public,
-        owner_email=owner.email if owner and user_id else shown_name(owner, reader_id=None),
+        owner_email=_owner_shown(session, user_id, model, owner),
         role=role_of(session=session, user_id=user_id, model=model) or "viewer", updated_at=iso_utc(model.updated_at),
         is_snapshot=model.snapshot_of_id is not None, snapshot_of_id=model.snapshot_of_id or 0,
         snapshot_of_name=source.name if (source := session.get(EnergyModel, model.snapshot_of_id or 0)) else "",

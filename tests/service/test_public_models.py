@@ -63,7 +63,12 @@ def test_only_the_owner_makes_a_model_public_and_private_again(session, people):
     assert not any("@" in text for text in details)
     assert any("ed@example.org" in entry.detail  # a member reads who it was shared with
                for entry in activity.list_activity(session=session, user_id=people["ed"], model_id=model_id))
-    assert "@" in models.get_model_header(session=session, user_id=people["reader"], model_id=model_id).owner_email
+    # A logged-in reader who is not a member reads names too; the people it is shared with read addresses.
+    assert "@" not in models.get_model_header(session=session, user_id=people["reader"], model_id=model_id).owner_email
+    assert not any("@" in entry.who + entry.detail
+                   for entry in activity.list_activity(session=session, user_id=people["reader"], model_id=model_id))
+    assert models.get_model_header(session=session, user_id=people["ed"], model_id=model_id).owner_email == \
+        "owner@example.org"
 
     sharing.set_public(session=session, user_id=people["owner"], model_id=model_id, public=False)
     session.commit()
