@@ -46,6 +46,18 @@ def test_links_capacity_factors_levelised_costs_and_coordinates(national, solved
     assert 0 < systemwide["ccgt"] <= 1 and 0 < systemwide["csp"] <= 1
     assert factors.loc[(factors["node"] == "region1") & (factors["tech"] == "ccgt"), "value"].iloc[0] == \
         pytest.approx(systemwide["ccgt"])  # ccgt stands at region1 only
+    # csp stands at three locations: each one's factor is its own output over its own capacity, every
+    # hour of the two days; weighted by capacity, they are Calliope's systemwide factor.
+    results = solved_samples["national_scale"].results_dir
+    capacity = pd.read_csv(results / "capacity.csv")
+    capacity = capacity[(capacity["tech"] == "csp") & (capacity["variable"] == "flow_cap")
+                        & (capacity["value"] > 1e-9)].set_index("node")["value"]
+    out = flows[(flows["tech"] == "csp") & (flows["direction"] == "out")].groupby("node")["value"].sum()
+    per_node = factors[(factors["tech"] == "csp") & (factors["node"] != "")].set_index("node")["value"]
+    assert len(capacity) >= 2 and set(per_node.index) >= set(capacity.index)
+    for node, cap in capacity.items():
+        assert per_node[node] == pytest.approx(out.get(node, 0.0) / (cap * 48), rel=1e-6)
+    assert (per_node[capacity.index] * capacity).sum() / capacity.sum() == pytest.approx(systemwide["csp"], rel=1e-6)
 
     levelised = details.levelised_costs
     total = levelised[(levelised["tech"] == "") & (levelised["carrier"] == "power")]["value"]
