@@ -67,7 +67,6 @@ def _seen_at(session: Session, user_id: int | None, model_id: int) -> datetime |
     return as_utc(read.seen_at) if read is not None else None
 
 
-
 @open_to_visitors
 def model_feed(*, session: Session, user_id: int | None, model_id: int, limit: int = 60) -> Feed:
     """The newest changes, run events and (for its members) comments of a model, newest first."""

@@ -422,7 +422,6 @@ def _view(session: Session, run: Run) -> RunView:
     return _views(session, [run])[0]
 
 
-
 def _to_view(run: Run, model_name: str, scenario_name: str) -> RunView:
     started, finished = as_utc(run.started_at), as_utc(run.finished_at)
     duration = None
