@@ -186,7 +186,6 @@ def _base(tech: Technology) -> str:
     return str(getattr(tech.base_tech, "value", tech.base_tech))
 
 
-
 def _iso_date(value: datetime | None) -> str:
     if value is None:
         return ""
