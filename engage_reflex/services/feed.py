@@ -56,6 +56,9 @@ class PostedComment:
 
 
 def _member_ids(session: Session, model: EnergyModel) -> set[int]:
+    """The owner and collaborators (of a snapshot: those of its model, as access.is_member)."""
+    source = session.get(EnergyModel, model.snapshot_of_id) if model.snapshot_of_id is not None else None
+    model = source or model
     people = session.exec(select(Collaborator.user_id).where(Collaborator.model_id == model.id)).all()
     return {model.owner_id, *people}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from engage_reflex.models import EnergyModel, Run, RunStatus, Scenario, Technology
-from engage_reflex.services import calliope_io, models, parameters, run_logs, runs, sharing, snapshots, storage, users
+from engage_reflex.models import Comment, EnergyModel, Run, RunStatus, Scenario, Technology
+from engage_reflex.services import calliope_io, feed, models, parameters, run_logs, runs, sharing, snapshots, storage, users
 from engage_reflex.services.errors import EngageError, NotFound, PermissionDenied
 from tests.service.test_calliope_io import write_tiny_model
 
@@ -110,6 +110,11 @@ def test_nobody_changes_a_snapshot_and_it_is_read_as_its_model_is(session, grid)
     for reader in (grid["stranger"], None):
         with pytest.raises(NotFound):
             models.get_model_header(session=session, user_id=reader, model_id=snap.id)
+    # The model's people talk about the snapshot (what was presented) among themselves, by address.
+    feed.post_comment(session=session, user_id=grid["reviewer"], model_id=snap.id, body="The board liked v1.")
+    seen = feed.model_feed(session=session, user_id=grid["owner"], model_id=snap.id)
+    assert seen.can_comment and [(i.text, i.who, i.is_new) for i in seen.items if i.kind == "comment"] == [
+        ("The board liked v1.", "reviewer@example.org", True)]
     sharing.set_public(session=session, user_id=grid["owner"], model_id=grid["model"], public=True)
     session.commit()
     assert models.get_model_header(session=session, user_id=None, model_id=snap.id).role == "viewer"
@@ -123,7 +128,9 @@ def test_a_snapshot_goes_with_its_model_and_keeps_the_files_it_shares(session, g
     _, folders = runs.delete_run(session=session, user_id=grid["owner"], run_id=grid["run"])
     session.commit()
     assert shared not in folders
+    feed.post_comment(session=session, user_id=grid["reviewer"], model_id=snap.id, body="Keep this one.")
     deleted = models.delete_model(session=session, user_id=grid["owner"], model_id=grid["model"])
     session.commit()
     assert shared in deleted.run_folders  # the last run naming them went with the snapshot
     assert session.get(EnergyModel, snap.id) is None
+    assert session.exec(select(Comment)).all() == []  # and its comments with it
