@@ -60,6 +60,8 @@ def test_manage_scenarios_switches_settings_and_constraints(page: Page, base_url
 
     # A click on region2's pin switches everything there off.
     page.get_by_label("Base technology", exact=True).select_option("any")
+    # The first switch's toast must be gone, or it would answer for the second.
+    expect(page.get_by_text(re.compile(r"Switched off \d+ nodes and links"))).to_have_count(0, timeout=15_000)
     page.get_by_role("button", name=re.compile(r"^region2 \(\d+ of \d+ on\)")).click()
     expect(page.get_by_text(re.compile(r"Switched off \d+ nodes and links in “No transmission”"))).to_be_visible()
     expect(page.get_by_role("button", name=re.compile(r"^region2 \(0 of \d+ on\)"))).to_be_visible()
