@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.ui import editor_area, hydrated, register, run_days
+from tests.e2e.ui import another_browser, editor_area, hydrated, register, run_days
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -41,10 +41,7 @@ def test_a_visitor_reads_a_public_model_its_runs_and_results(page: Page, browser
     expect(public).to_be_checked()
     run_id = run_days(page, "2005-01-01", "2005-01-01")
 
-    visitor = browser.new_context(**browser_context_args)
-    try:
-        guest = visitor.new_page()
-        guest.set_default_timeout(30_000)
+    with another_browser(browser, browser_context_args) as guest:  # a visitor's, never logged in
         # No login: the login page offers the public models; the model is there, read only.
         guest.goto("/login")
         hydrated(guest)
@@ -100,5 +97,3 @@ def test_a_visitor_reads_a_public_model_its_runs_and_results(page: Page, browser
         expect(guest).to_have_url(re.compile(r"/login\?next=/models/\d+"))
         guest.goto(f"/runs/{run_id}")
         expect(guest).to_have_url(re.compile(rf"/login\?next=/runs/{run_id}"))
-    finally:
-        visitor.close()

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.ui import activate_by_email, hydrated, new_model, register
+from tests.e2e.ui import activate_by_email, another_browser, hydrated, new_model, register
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password"
@@ -26,10 +26,7 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
                                                           browser_context_args: dict, mailbox):
     page.set_default_timeout(30_000)
     email_a = register(page, prefix="sharer", display_name="Ann Owner", password=PASSWORD)
-    other = browser.new_context(**browser_context_args)
-    try:
-        page_b = other.new_page()
-        page_b.set_default_timeout(30_000)
+    with another_browser(browser, browser_context_args) as page_b:
         email_b = register(page_b, prefix="viewer", display_name="Ben Viewer", password=PASSWORD)
 
         # A makes a model of her own and shares it with B to view.
@@ -93,10 +90,7 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
         page.get_by_role("button", name="Share", exact=True).click()
         expect(page.get_by_text(f"Invited {newcomer}")).to_be_visible()
         expect(page.locator("#sharing-list")).to_contain_text(newcomer)
-        newcomers_browser = browser.new_context(**browser_context_args)
-        try:
-            page_c = newcomers_browser.new_page()
-            page_c.set_default_timeout(30_000)
+        with another_browser(browser, browser_context_args) as page_c:  # the newcomer's
             page_c.goto("/register")
             hydrated(page_c)
             page_c.get_by_label("Email", exact=True).fill(newcomer)
@@ -106,8 +100,6 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
             activate_by_email(page_c, newcomer)
             expect(page_c.locator(".model-tile").filter(has=page_c.get_by_role("heading", name=name, exact=True))
                    ).to_be_visible()
-        finally:
-            newcomers_browser.close()
         subjects = [e["subject"] for e in mailbox.emails_to(newcomer)]
         assert f"Ann Owner shared “{name}” with you on Engage" in subjects, subjects
 
@@ -115,5 +107,3 @@ def test_share_to_view_then_to_edit_and_invite_a_newcomer(page: Page, browser: B
         page.get_by_label(f"Stop sharing with {email_b}").click()
         expect(page.get_by_text(f"{email_b} can no longer open this model.")).to_be_visible()
         expect(page.get_by_label(f"Rights of {email_b}")).to_have_count(0)
-    finally:
-        other.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
+from collections.abc import Iterator
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 
 def hydrated(page: Page) -> None:
@@ -14,6 +16,19 @@ def hydrated(page: Page) -> None:
     The tab's token alone is not enough after the first page: it stays in sessionStorage."""
     page.wait_for_function("() => window.sessionStorage.getItem('token') !== null && "
                            "document.getElementById('rx-hydrated')?.dataset.hydrated === 'true'")
+
+
+@contextlib.contextmanager
+def another_browser(browser: Browser, context_args: dict) -> Iterator[Page]:
+    """A page in a browser of someone else's (its own cookies and storage: no login shared), closed
+    afterwards."""
+    context = browser.new_context(**context_args)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+    finally:
+        context.close()
 
 
 def register(page: Page, *, prefix: str, display_name: str, password: str) -> str:
